@@ -1,0 +1,274 @@
+import type { Clock } from '../clock/types.js';
+import type { DomainEvent } from '../facade/types.js';
+import type { JsonValue, ProviderObject } from '../provider/types.js';
+import type { StorageSession, StoredOutboxMessage } from '../storage/types.js';
+import { newId } from '../util/ids.js';
+import type { RecordStore } from './record-store.js';
+import { canTransition } from './transitions.js';
+import type {
+  AnyRecord,
+  CheckoutRecord,
+  CustomerRecord,
+  InvoiceRecord,
+  PaymentRecord,
+  RecordByKind,
+  RecordKind,
+  RefundRecord,
+  SubscriptionRecord,
+} from './types.js';
+
+/** Id prefixes of each record kind. */
+export const ID_PREFIX: Record<RecordKind, string> = {
+  customer: 'cus',
+  payment: 'pay',
+  refund: 're',
+  subscription: 'sub',
+  invoice: 'inv',
+  checkout: 'cs',
+};
+
+/** Where a change happens: the session, tenant and provider it concerns. */
+export interface ApplyScope {
+  session: StorageSession;
+  store: RecordStore;
+  clock: Clock;
+  tenantId: string | null;
+  provider: string;
+}
+
+/** What applying a provider object did. */
+export interface ApplyResult<K extends RecordKind = RecordKind> {
+  kind: K;
+  record: RecordByKind[K];
+  inserted: boolean;
+  /** The status before, when the record existed and has a status. */
+  previousStatus: string | null;
+  /** `false` when nothing changed (a duplicate or a stale, refused transition). */
+  changed: boolean;
+  /** `true` when an out-of-order event tried to move the status backwards and was refused. */
+  stale: boolean;
+}
+
+async function refId(
+  scope: ApplyScope,
+  kind: 'customer' | 'payment' | 'subscription',
+  providerId: string | null | undefined,
+): Promise<string | null> {
+  if (!providerId) return null;
+  const found = await scope.store.find(scope.session, kind, scope.tenantId, scope.provider, providerId);
+  return found?.id ?? null;
+}
+
+/** Map a provider object to a record of Payable's shape (ids resolved; id/timestamps placeholders). */
+async function toRecord(scope: ApplyScope, object: ProviderObject): Promise<AnyRecord> {
+  const now = scope.clock.now();
+  const base = {
+    id: '',
+    tenantId: scope.tenantId,
+    provider: scope.provider,
+    providerId: object.providerId,
+    metadata: object.metadata ?? {},
+    createdAt: now,
+    updatedAt: now,
+  };
+  switch (object.kind) {
+    case 'customer':
+      return { ...base, email: object.email, name: object.name } satisfies CustomerRecord;
+    case 'payment':
+      return {
+        ...base,
+        amount: object.amount,
+        currency: object.currency,
+        status: object.status,
+        amountRefunded: object.amountRefunded ?? 0,
+        customerId: await refId(scope, 'customer', object.customerProviderId),
+        description: object.description ?? null,
+        expiresAt: object.expiresAt ?? null,
+        failureCode: object.failureCode ?? null,
+        failureMessage: object.failureMessage ?? null,
+        nextActionUrl: object.nextActionUrl ?? null,
+        lightning: object.lightning ?? null,
+      } satisfies PaymentRecord;
+    case 'refund':
+      return {
+        ...base,
+        paymentId: await refId(scope, 'payment', object.paymentProviderId),
+        amount: object.amount,
+        currency: object.currency,
+        status: object.status,
+        reason: object.reason ?? null,
+      } satisfies RefundRecord;
+    case 'subscription':
+      return {
+        ...base,
+        customerId: await refId(scope, 'customer', object.customerProviderId),
+        priceId: object.priceId,
+        status: object.status,
+        currentPeriodEnd: object.currentPeriodEnd ?? null,
+        cancelAtPeriodEnd: object.cancelAtPeriodEnd ?? false,
+        canceledAt: object.canceledAt ?? null,
+        trialEnd: object.trialEnd ?? null,
+      } satisfies SubscriptionRecord;
+    case 'invoice':
+      return {
+        ...base,
+        customerId: await refId(scope, 'customer', object.customerProviderId),
+        subscriptionId: await refId(scope, 'subscription', object.subscriptionProviderId),
+        amount: object.amount,
+        amountPaid: object.amountPaid,
+        currency: object.currency,
+        status: object.status,
+        hostedUrl: object.hostedUrl ?? null,
+      } satisfies InvoiceRecord;
+    case 'checkout':
+      return {
+        ...base,
+        mode: object.mode,
+        url: object.url,
+        status: object.status,
+        amount: object.amount,
+        currency: object.currency,
+        customerId: await refId(scope, 'customer', object.customerProviderId),
+        paymentId: await refId(scope, 'payment', object.paymentProviderId),
+        subscriptionId: await refId(scope, 'subscription', object.subscriptionProviderId),
+        expiresAt: object.expiresAt ?? null,
+      } satisfies CheckoutRecord;
+  }
+}
+
+function statusOf(record: AnyRecord): string | null {
+  return 'status' in record ? record.status : null;
+}
+
+function comparable(record: AnyRecord): string {
+  const { updatedAt: _u, createdAt: _c, id: _i, ...rest } = record;
+  return JSON.stringify(rest);
+}
+
+/** Merge an incoming view of a record into the stored one, keeping transitions monotonic. */
+function merge(
+  kind: RecordKind,
+  existing: AnyRecord,
+  incoming: AnyRecord,
+  now: Date,
+): { record: AnyRecord; stale: boolean } {
+  const from = statusOf(existing);
+  const to = statusOf(incoming);
+  if (from !== null && to !== null && !canTransition(kind, from, to)) {
+    return { record: existing, stale: true };
+  }
+  const merged: Record<string, unknown> = { ...existing };
+  for (const [key, value] of Object.entries(incoming)) {
+    if (key === 'id' || key === 'createdAt' || key === 'tenantId') continue;
+    // Keep what we know when the incoming view lacks it (a webhook without the customer, say).
+    if (value === null && merged[key] !== null && merged[key] !== undefined) continue;
+    merged[key] = value;
+  }
+  if (kind === 'payment') {
+    const e = existing as PaymentRecord;
+    const m = merged as unknown as PaymentRecord;
+    m.amountRefunded = Math.max(e.amountRefunded, m.amountRefunded);
+    if (e.lightning && m.lightning) {
+      m.lightning = { ...e.lightning, ...m.lightning, preimage: m.lightning.preimage ?? e.lightning.preimage };
+    }
+  }
+  if (Object.keys(incoming.metadata).length === 0) merged.metadata = existing.metadata;
+  merged.updatedAt = now;
+  return { record: merged as unknown as AnyRecord, stale: false };
+}
+
+/**
+ * Upsert a record by (tenant, provider, providerId) inside the scope's transaction: insert it when
+ * new (a payment made outside Payable shows up too), otherwise merge it with monotonic status.
+ */
+export async function upsertRecord<K extends RecordKind>(
+  scope: ApplyScope,
+  kind: K,
+  incoming: RecordByKind[K],
+): Promise<ApplyResult<K>> {
+  const { session, store } = scope;
+  const existing = await store.find(session, kind, scope.tenantId, scope.provider, incoming.providerId, true);
+  if (!existing) {
+    const fresh = { ...incoming, id: incoming.id || newId(ID_PREFIX[kind], scope.clock.now().getTime()) };
+    const result = await store.insert(session, kind, fresh);
+    if (result.inserted) {
+      return { kind, record: result.record, inserted: true, previousStatus: null, changed: true, stale: false };
+    }
+    return upsertRecord(scope, kind, incoming);
+  }
+  const { record, stale } = merge(kind, existing, incoming, scope.clock.now());
+  const changed = !stale && comparable(record) !== comparable(existing);
+  if (changed) await store.update(session, kind, record as RecordByKind[K]);
+  return {
+    kind,
+    record: (changed ? record : existing) as RecordByKind[K],
+    inserted: false,
+    previousStatus: statusOf(existing),
+    changed,
+    stale,
+  };
+}
+
+/** Apply a provider object (from an operation's answer or a webhook) to the billing tables. */
+export async function applyProviderObject(scope: ApplyScope, object: ProviderObject): Promise<ApplyResult> {
+  const incoming = await toRecord(scope, object);
+  return upsertRecord(scope, object.kind, incoming as RecordByKind[typeof object.kind]);
+}
+
+/** The JSON a domain event carries for a record: PII (customer email and name) is left out. */
+export function recordEventData(kind: RecordKind, record: AnyRecord): JsonValue {
+  const data = JSON.parse(JSON.stringify(record)) as Record<string, JsonValue>;
+  if (kind === 'customer') {
+    delete data.email;
+    delete data.name;
+  }
+  return { object: kind, ...data };
+}
+
+/**
+ * The domain event types a change produces: `<kind>.created` for a new record, then
+ * `<kind>.<status>` when the status is new, or `<kind>.updated` when only fields changed.
+ */
+export function domainEventTypes(result: ApplyResult): string[] {
+  if (!result.changed) return [];
+  const status = statusOf(result.record);
+  const types: string[] = [];
+  if (result.inserted) {
+    types.push(`${result.kind}.created`);
+    if (status && !['pending', 'open', 'draft', 'incomplete'].includes(status)) types.push(`${result.kind}.${status}`);
+  } else if (status && status !== result.previousStatus) {
+    types.push(`${result.kind}.${status}`);
+  } else {
+    types.push(`${result.kind}.updated`);
+  }
+  return types;
+}
+
+/** Outbox rows for the domain events of a change, to append in the same transaction. */
+export function outboxMessagesFor(result: ApplyResult, now: Date): StoredOutboxMessage[] {
+  return domainEventTypes(result).map((type) => {
+    const id = newId('evt', now.getTime());
+    const event: DomainEvent = {
+      id,
+      type,
+      createdAt: now.toISOString(),
+      tenantId: result.record.tenantId,
+      data: recordEventData(result.kind, result.record),
+    };
+    return {
+      id,
+      tenantId: result.record.tenantId,
+      aggregateKey: `${result.kind}:${result.record.id}`,
+      type,
+      payload: JSON.stringify(event),
+      status: 'pending',
+      attempts: 0,
+      availableAt: now,
+      lockedBy: null,
+      lockedUntil: null,
+      lastError: null,
+      createdAt: now,
+      deliveredAt: null,
+    };
+  });
+}

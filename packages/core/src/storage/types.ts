@@ -1,0 +1,223 @@
+import type { PayableEventType } from '../provider/types.js';
+import type { Page, RecordByKind, RecordKind } from '../records/types.js';
+
+/** Where a received webhook event is in its processing. */
+export type WebhookEventStatus = 'pending' | 'processing' | 'processed' | 'failed';
+
+/** A webhook event as the inbox stores it. */
+export interface StoredWebhookEvent {
+  /** Payable's id for the stored event (`evt_…`). */
+  id: string;
+  tenantId: string | null;
+  provider: string;
+  /** The provider's event id: (tenantId, provider, providerEventId) is unique. */
+  providerEventId: string;
+  type: PayableEventType;
+  providerType: string;
+  status: WebhookEventStatus;
+  attempts: number;
+  lastError: string | null;
+  /** The raw body as received (ciphertext at rest when encryption is configured). */
+  payload: string;
+  /** The normalized event as JSON (ids, statuses, amounts: no PII). */
+  normalized: string;
+  /** The object the event concerns (`provider:kind:providerId`), the per-object serialization key. */
+  objectKey: string | null;
+  receivedAt: Date;
+  updatedAt: Date;
+  processedAt: Date | null;
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+}
+
+/** The fields of a stored event that processing changes. */
+export type WebhookEventPatch = Partial<
+  Pick<
+    StoredWebhookEvent,
+    'status' | 'attempts' | 'lastError' | 'processedAt' | 'lockedBy' | 'lockedUntil' | 'updatedAt'
+  >
+>;
+
+/** A query over the inbox (the sweeper, the CLI, the admin routes). */
+export interface WebhookEventQuery {
+  status?: WebhookEventStatus;
+  provider?: string;
+  /** Only events last updated strictly before this time. */
+  updatedBefore?: Date;
+  limit: number;
+  cursor?: string | null;
+}
+
+/** A stored idempotency key. (tenantId, key) is unique. */
+export interface StoredIdempotencyKey {
+  tenantId: string | null;
+  key: string;
+  /** sha256 over the operation and its canonical input. */
+  fingerprint: string;
+  status: 'in_progress' | 'completed';
+  /** While `in_progress`: the lock's end; after it a retry may take over. */
+  lockedUntil: Date | null;
+  /** The response to replay, once completed: HTTP status and the exact JSON body. */
+  responseStatus: number | null;
+  responseBody: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** Where an outbox row is in its delivery. */
+export type OutboxStatus = 'pending' | 'processing' | 'delivered' | 'dead';
+
+/** A domain event waiting in the outbox. */
+export interface StoredOutboxMessage {
+  /** Time-ordered id (`msg_…`): rows of one aggregate are delivered in id order. */
+  id: string;
+  tenantId: string | null;
+  /** The aggregate (e.g. `payment:pay_…`): per-aggregate order is kept. */
+  aggregateKey: string;
+  type: string;
+  /** The domain event `{ id, type, createdAt, data }` as JSON. */
+  payload: string;
+  status: OutboxStatus;
+  attempts: number;
+  availableAt: Date;
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+}
+
+/** The fields of an outbox row that delivery changes. */
+export type OutboxPatch = Partial<
+  Pick<
+    StoredOutboxMessage,
+    'status' | 'attempts' | 'availableAt' | 'lockedBy' | 'lockedUntil' | 'lastError' | 'deliveredAt'
+  >
+>;
+
+/** A query over billing records. Lists are newest first; `cursor` continues a page. */
+export interface RecordQuery {
+  tenantId: string | null;
+  provider?: string;
+  customerId?: string;
+  status?: string;
+  limit: number;
+  cursor?: string | null;
+}
+
+/** Identifies a record by its provider's id. */
+export interface ProviderRef {
+  tenantId: string | null;
+  provider: string;
+  providerId: string;
+}
+
+/** A lease claim: who claims, until when, judged at `now`. */
+export interface Lease {
+  owner: string;
+  now: Date;
+  until: Date;
+}
+
+/**
+ * The operations of the storage port. Every write that deduplicates does it with a unique key in
+ * the store (never read-then-write); every claim is atomic across processes.
+ */
+export interface StorageSession {
+  // Billing records
+  /** Insert, or return the existing record with the same (tenantId, provider, providerId). */
+  insertRecord<K extends RecordKind>(
+    kind: K,
+    record: RecordByKind[K],
+  ): Promise<{ inserted: boolean; record: RecordByKind[K] }>;
+  /** A record by Payable id within a tenant. `forUpdate` locks the row until the transaction ends. */
+  getRecord<K extends RecordKind>(
+    kind: K,
+    id: string,
+    tenantId: string | null,
+    options?: { forUpdate?: boolean },
+  ): Promise<RecordByKind[K] | null>;
+  /** A record by its provider's id. */
+  findRecord<K extends RecordKind>(
+    kind: K,
+    ref: ProviderRef,
+    options?: { forUpdate?: boolean },
+  ): Promise<RecordByKind[K] | null>;
+  /** Replace a record (matched by id and tenant). Returns `false` when there is none. */
+  updateRecord<K extends RecordKind>(kind: K, record: RecordByKind[K]): Promise<boolean>;
+  /** Newest first, paginated. */
+  listRecords<K extends RecordKind>(kind: K, query: RecordQuery): Promise<Page<RecordByKind[K]>>;
+
+  // Webhook inbox
+  /** Insert, or return the existing event with the same (tenantId, provider, providerEventId). */
+  insertWebhookEvent(event: StoredWebhookEvent): Promise<{ inserted: boolean; event: StoredWebhookEvent }>;
+  getWebhookEvent(id: string): Promise<StoredWebhookEvent | null>;
+  /**
+   * Atomically move an event to `processing` for `lease.owner` (attempts + 1) when it is `pending`,
+   * or `processing` with an expired lease. Returns the claimed event, or `null`.
+   */
+  claimWebhookEvent(id: string, lease: Lease): Promise<StoredWebhookEvent | null>;
+  /** Update an event; with `owner`, only while that owner holds it. Returns whether a row changed. */
+  updateWebhookEvent(id: string, patch: WebhookEventPatch, options?: { owner?: string }): Promise<boolean>;
+  /** Oldest first. */
+  listWebhookEvents(query: WebhookEventQuery): Promise<Page<StoredWebhookEvent>>;
+  /** How many events are in each status. */
+  countWebhookEvents(): Promise<Record<WebhookEventStatus, number>>;
+
+  // Locks (per-object serialization across processes)
+  /** Take or renew the named lock when free, expired, or already `owner`'s. */
+  acquireLock(name: string, lease: Lease): Promise<boolean>;
+  releaseLock(name: string, owner: string): Promise<void>;
+
+  // Idempotency
+  /** Insert, or return the existing key with the same (tenantId, key). */
+  insertIdempotencyKey(row: StoredIdempotencyKey): Promise<{ inserted: boolean; row: StoredIdempotencyKey }>;
+  /**
+   * Update a key. With `expectLockedUntil`, only when the stored `lockedUntil` still equals it
+   * (compare-and-set: one retry takes over a lock left by a crashed request).
+   */
+  updateIdempotencyKey(
+    tenantId: string | null,
+    key: string,
+    patch: Partial<
+      Pick<
+        StoredIdempotencyKey,
+        'status' | 'lockedUntil' | 'responseStatus' | 'responseBody' | 'fingerprint' | 'createdAt' | 'expiresAt'
+      >
+    >,
+    options?: { expectLockedUntil?: Date | null },
+  ): Promise<boolean>;
+  deleteIdempotencyKey(tenantId: string | null, key: string): Promise<void>;
+  /** Delete keys whose `expiresAt` is at or before `before`; returns how many. */
+  purgeIdempotencyKeys(before: Date): Promise<number>;
+
+  // Outbox
+  appendOutbox(messages: StoredOutboxMessage[]): Promise<void>;
+  /**
+   * Claim up to `limit` deliverable messages (pending and available, or processing with an expired
+   * lease), at most the earliest undelivered one per aggregate, skipping rows other claimers hold.
+   */
+  claimOutbox(lease: Lease, limit: number): Promise<StoredOutboxMessage[]>;
+  updateOutbox(id: string, patch: OutboxPatch, options?: { owner?: string }): Promise<boolean>;
+  getOutboxMessage(id: string): Promise<StoredOutboxMessage | null>;
+}
+
+/**
+ * The storage port: durable state for billing records and the system tables (inbox, outbox,
+ * idempotency keys, locks). `transaction(fn)` runs `fn` atomically: a state change and its outbox
+ * rows commit together or not at all.
+ *
+ * @example
+ * ```ts
+ * const storage: StorageDriver = new MemoryStorageDriver();
+ * await storage.transaction(async (tx) => { await tx.appendOutbox([...]); });
+ * ```
+ */
+export interface StorageDriver extends StorageSession {
+  /** The driver's name, e.g. `memory`, `knex:pg`. */
+  readonly name: string;
+  transaction<T>(fn: (tx: StorageSession) => Promise<T>): Promise<T>;
+  /** Resolves when the store is reachable; throws `StorageUnavailableError` when it is not. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

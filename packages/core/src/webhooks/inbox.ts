@@ -1,0 +1,406 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  InvalidWebhookPayloadError,
+  NotFoundError,
+  WebhookProviderAmbiguousError,
+  WebhookProviderUnknownError,
+} from '../errors/classes.js';
+import { describeError, guardStorage, requireWebhookStorage, type PayableContext } from '../facade/context.js';
+import type {
+  ReceiveInput,
+  ReceiveResult,
+  WebhookEventView,
+  WebhookHandler,
+  WebhookHandlerEvent,
+  WebhooksApi,
+} from '../facade/types.js';
+import type { JsonValue, NormalizedEvent, PayableEventType, PaymentProvider } from '../provider/types.js';
+import { JOB_NAMES, type JobContext } from '../queue/types.js';
+import { applyProviderObject, outboxMessagesFor, type ApplyResult } from '../records/apply.js';
+import type { RecordStore } from '../records/record-store.js';
+import { reviveDates } from '../records/serialize.js';
+import type { Page } from '../records/types.js';
+import type { StorageDriver, StoredWebhookEvent, WebhookEventStatus } from '../storage/types.js';
+import { newId } from '../util/ids.js';
+import { sleep, withTimeout } from '../util/time.js';
+import { normalizeHeaders } from './headers.js';
+
+/** Inbox settings. */
+export interface InboxSettings {
+  leaseMs: number;
+  staleAfterMs: number;
+  /** Attempts before an event processed outside the queue is marked failed. */
+  maxAttempts: number;
+  /** How long a dispatch may take before the HTTP answer goes out anyway (the sweeper catches up). */
+  dispatchTimeoutMs: number;
+  /** How long to wait for another worker to finish with the same object. */
+  lockWaitMs: number;
+  onFailed?: (event: WebhookEventView, error: Error) => void | Promise<void>;
+}
+
+/** Default inbox settings. */
+export const DEFAULT_INBOX: InboxSettings = {
+  leaseMs: 60_000,
+  staleAfterMs: 60_000,
+  maxAttempts: 3,
+  dispatchTimeoutMs: 1_000,
+  lockWaitMs: 10_000,
+};
+
+/** The public view of a stored event: everything but the raw payload and lease internals. */
+export function toWebhookEventView(e: StoredWebhookEvent): WebhookEventView {
+  return {
+    id: e.id,
+    tenantId: e.tenantId,
+    provider: e.provider,
+    providerEventId: e.providerEventId,
+    type: e.type,
+    providerType: e.providerType,
+    status: e.status,
+    attempts: e.attempts,
+    lastError: e.lastError,
+    receivedAt: e.receivedAt,
+    updatedAt: e.updatedAt,
+    processedAt: e.processedAt,
+  };
+}
+
+/** The per-object serialization key of an event: two events for one object never apply at once. */
+function objectKeyOf(provider: string, event: NormalizedEvent): string | null {
+  return event.object ? `${provider}:${event.object.kind}:${event.object.providerId}` : null;
+}
+
+/**
+ * The webhook inbox: receive fast (verify, store deduplicated, dispatch), process durably (claim,
+ * apply with monotonic transitions + outbox in one transaction, run handlers, mark processed),
+ * retry, and sweep what was left pending.
+ */
+export class WebhookInbox implements WebhooksApi {
+  private readonly handlers = new Map<string, Set<WebhookHandler>>();
+  private readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private runs = 0;
+
+  constructor(
+    private readonly ctx: PayableContext,
+    private readonly store: RecordStore,
+    private readonly settings: InboxSettings,
+  ) {}
+
+  /** Register a handler for a type, or '*'. */
+  on(type: PayableEventType | '*', handler: WebhookHandler): () => void {
+    let set = this.handlers.get(type);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(type, set);
+    }
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  private resolveProvider(name: string | undefined): [string, PaymentProvider] {
+    const names = Object.keys(this.ctx.providers);
+    if (name === undefined || name === '') {
+      if (names.length !== 1) {
+        throw new WebhookProviderAmbiguousError(
+          `Several providers are registered (${names.join(', ')}): send webhooks to /webhooks/:provider, e.g. /webhooks/${names[0] ?? 'stripe'}.`,
+          { context: { providers: names } },
+        );
+      }
+      name = names[0] as string;
+    }
+    const provider = Object.hasOwn(this.ctx.providers, name) ? this.ctx.providers[name] : undefined;
+    if (!provider) {
+      throw new WebhookProviderUnknownError(`No provider named "${name}" is registered.`, {
+        context: { provider: name, providers: names },
+      });
+    }
+    return [name, provider];
+  }
+
+  async receive(input: ReceiveInput): Promise<ReceiveResult> {
+    const [providerName, provider] = this.resolveProvider(input.provider);
+    const raw = input.rawBody;
+    if (!(Buffer.isBuffer(raw) || typeof raw === 'string')) {
+      throw new InvalidWebhookPayloadError(
+        'The webhook body was already parsed (a JSON body parser ran first): mount the Payable routes before any JSON body parser so the raw bytes reach the signature check.',
+        { context: { provider: providerName } },
+      );
+    }
+    const payload = Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8');
+    if (payload.length === 0) {
+      throw new InvalidWebhookPayloadError('The webhook body is empty.', { context: { provider: providerName } });
+    }
+    const storage = requireWebhookStorage(this.ctx);
+    const now = this.ctx.clock.now();
+    const event = await provider.verifyWebhook({
+      payload,
+      headers: normalizeHeaders(input.headers),
+      ...(input.signatureHeader ? { signatureHeader: input.signatureHeader } : {}),
+      now,
+    });
+    const tenantId = input.tenantId ?? null;
+    const id = newId('wh', now.getTime());
+    const text = payload.toString('utf8');
+    const row: StoredWebhookEvent = {
+      id,
+      tenantId,
+      provider: providerName,
+      providerEventId: event.id,
+      type: event.type,
+      providerType: event.providerType,
+      status: 'pending',
+      attempts: 0,
+      lastError: null,
+      payload: this.ctx.encryption ? this.ctx.encryption.encrypt(text, `webhook:${id}:payload`) : text,
+      normalized: JSON.stringify(event),
+      objectKey: objectKeyOf(providerName, event),
+      receivedAt: now,
+      updatedAt: now,
+      processedAt: null,
+      lockedBy: null,
+      lockedUntil: null,
+    };
+    const { inserted, event: stored } = await guardStorage(() => storage.insertWebhookEvent(row));
+    this.ctx.logger.info(
+      { provider: providerName, eventId: stored.id, type: event.type, duplicate: !inserted },
+      inserted ? 'webhook stored' : 'webhook duplicate',
+    );
+    if (inserted || stored.status === 'pending') {
+      await this.dispatch(stored.id, inserted ? stored.id : `${stored.id}-r${stored.attempts}`);
+    }
+    const latest = (await storage.getWebhookEvent(stored.id).catch(() => null)) ?? stored;
+    return { eventId: stored.id, duplicate: !inserted, status: latest.status };
+  }
+
+  /** Dispatch processing; a queue that is down or slow never fails the receive (the sweeper catches up). */
+  private async dispatch(eventId: string, jobId: string): Promise<void> {
+    try {
+      await withTimeout(
+        this.ctx.queue.dispatch(JOB_NAMES.webhookProcess, { eventId }, { jobId }),
+        this.settings.dispatchTimeoutMs,
+        () => new Error(`dispatch timed out after ${this.settings.dispatchTimeoutMs} ms`),
+      );
+    } catch (error) {
+      this.ctx.logger.warn({ eventId, error: describeError(error) }, 'webhook dispatch failed; the sweeper will retry');
+    }
+  }
+
+  async get(eventId: string): Promise<WebhookEventView> {
+    const storage = requireWebhookStorage(this.ctx);
+    const e = await guardStorage(() => storage.getWebhookEvent(eventId));
+    if (!e) throw new NotFoundError(`No webhook event "${eventId}".`, { context: { id: eventId } });
+    return toWebhookEventView(e);
+  }
+
+  async list(
+    query: { status?: WebhookEventStatus; limit?: number; cursor?: string | null } = {},
+  ): Promise<Page<WebhookEventView>> {
+    const storage = requireWebhookStorage(this.ctx);
+    const page = await guardStorage(() =>
+      storage.listWebhookEvents({
+        limit: query.limit ?? 50,
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+      }),
+    );
+    return { ...page, data: page.data.map(toWebhookEventView) };
+  }
+
+  async replay(eventId: string): Promise<WebhookEventView> {
+    const storage = requireWebhookStorage(this.ctx);
+    const e = await guardStorage(() => storage.getWebhookEvent(eventId));
+    if (!e) throw new NotFoundError(`No webhook event "${eventId}".`, { context: { id: eventId } });
+    const now = this.ctx.clock.now();
+    const leaseLive = e.status === 'processing' && e.lockedUntil !== null && e.lockedUntil > now;
+    if (!leaseLive) {
+      await guardStorage(() =>
+        storage.updateWebhookEvent(eventId, { status: 'pending', lockedBy: null, lockedUntil: null, updatedAt: now }),
+      );
+      await this.dispatch(eventId, `${eventId}-replay-${now.getTime()}`);
+    }
+    return this.get(eventId);
+  }
+
+  async sweep(options: { olderThanMs?: number; limit?: number } = {}): Promise<number> {
+    const storage = requireWebhookStorage(this.ctx);
+    const now = this.ctx.clock.now().getTime();
+    const limit = options.limit ?? 100;
+    const stalePending = await guardStorage(() =>
+      storage.listWebhookEvents({
+        status: 'pending',
+        updatedBefore: new Date(now - (options.olderThanMs ?? this.settings.staleAfterMs)),
+        limit,
+      }),
+    );
+    const abandoned = await guardStorage(() =>
+      storage.listWebhookEvents({ status: 'processing', updatedBefore: new Date(now - this.settings.leaseMs), limit }),
+    );
+    const events = [...stalePending.data, ...abandoned.data];
+    for (const e of events) await this.dispatch(e.id, `${e.id}-s${e.attempts}`);
+    if (events.length > 0) this.ctx.logger.info({ count: events.length }, 'webhook sweeper re-dispatched events');
+    return events.length;
+  }
+
+  /** The queue job: process the event, rethrowing so the queue retries. */
+  async runJob(payload: JsonValue, job: JobContext): Promise<void> {
+    const eventId = (payload as { eventId?: unknown } | null)?.eventId;
+    if (typeof eventId !== 'string') throw new Error('webhook.process job without an eventId');
+    await this.processEvent(eventId, job);
+  }
+
+  async process(eventId: string): Promise<WebhookEventView> {
+    await this.processEvent(eventId, null);
+    return this.get(eventId);
+  }
+
+  private async acquireObjectLock(storage: StorageDriver, name: string, owner: string): Promise<boolean> {
+    const deadline = Date.now() + this.settings.lockWaitMs;
+    for (;;) {
+      const now = this.ctx.clock.now();
+      const took = await storage.acquireLock(name, {
+        owner,
+        now,
+        until: new Date(now.getTime() + this.settings.leaseMs),
+      });
+      if (took) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(15);
+    }
+  }
+
+  private async processEvent(eventId: string, job: JobContext | null): Promise<void> {
+    const storage = requireWebhookStorage(this.ctx);
+    const now = this.ctx.clock.now();
+    // Each run is its own owner: two jobs of one process must not share a lease or a lock.
+    const owner = `${this.workerId}:${++this.runs}`;
+    const claimed = await guardStorage(() =>
+      storage.claimWebhookEvent(eventId, { owner, now, until: new Date(now.getTime() + this.settings.leaseMs) }),
+    );
+    if (!claimed) return; // processed, failed, or another worker holds it
+    const lockName = claimed.objectKey ? `object:${claimed.tenantId ?? ''}:${claimed.objectKey}` : null;
+    if (lockName && !(await this.acquireObjectLock(storage, lockName, owner))) {
+      await storage.updateWebhookEvent(
+        eventId,
+        {
+          status: 'pending',
+          attempts: Math.max(0, claimed.attempts - 1),
+          lockedBy: null,
+          lockedUntil: null,
+          updatedAt: this.ctx.clock.now(),
+        },
+        { owner },
+      );
+      throw new Error(`object ${claimed.objectKey} is busy with another event; retrying`);
+    }
+    const started = Date.now();
+    try {
+      const record = await this.apply(storage, claimed);
+      await this.runHandlers(claimed, record);
+      const done = this.ctx.clock.now();
+      await storage.updateWebhookEvent(
+        eventId,
+        { status: 'processed', processedAt: done, lastError: null, lockedBy: null, lockedUntil: null, updatedAt: done },
+        { owner },
+      );
+      this.ctx.hooks.onEvent?.({
+        name: 'webhook.processed',
+        durationMs: Date.now() - started,
+        fields: { eventId, provider: claimed.provider, type: claimed.type },
+      });
+    } catch (error) {
+      await this.fail(storage, claimed, error, job, owner);
+      throw error;
+    } finally {
+      if (lockName) await storage.releaseLock(lockName, owner).catch(() => undefined);
+    }
+  }
+
+  private async apply(storage: StorageDriver, claimed: StoredWebhookEvent): Promise<ApplyResult | null> {
+    const event = reviveDates(JSON.parse(claimed.normalized) as NormalizedEvent);
+    let object = event.object;
+    const provider = this.ctx.providers[claimed.provider];
+    if (object && event.refetch && object.kind === 'payment' && provider?.getPayment) {
+      const fresh = await provider.getPayment(object.providerId, { idempotencyKey: null, tenantId: claimed.tenantId });
+      object = { kind: 'payment', ...fresh };
+    }
+    if (!object) return null;
+    const current = object;
+    return storage.transaction(async (tx) => {
+      const result = await applyProviderObject(
+        {
+          session: tx,
+          store: this.store,
+          clock: this.ctx.clock,
+          tenantId: claimed.tenantId,
+          provider: claimed.provider,
+        },
+        current,
+      );
+      const messages = outboxMessagesFor(result, this.ctx.clock.now());
+      if (messages.length > 0) await tx.appendOutbox(messages);
+      if (result.stale) {
+        this.ctx.logger.info(
+          { eventId: claimed.id, kind: result.kind, from: result.previousStatus, type: claimed.type },
+          'stale webhook: status transition refused',
+        );
+      }
+      return result;
+    });
+  }
+
+  private async runHandlers(claimed: StoredWebhookEvent, result: ApplyResult | null): Promise<void> {
+    const handlers = [...(this.handlers.get(claimed.type) ?? []), ...(this.handlers.get('*') ?? [])];
+    if (handlers.length === 0) return;
+    const text = this.ctx.encryption
+      ? this.ctx.encryption.decrypt(claimed.payload, `webhook:${claimed.id}:payload`)
+      : claimed.payload;
+    let payload: JsonValue;
+    try {
+      payload = JSON.parse(text) as JsonValue;
+    } catch {
+      payload = text;
+    }
+    const event: WebhookHandlerEvent = {
+      eventId: claimed.id,
+      provider: claimed.provider,
+      tenantId: claimed.tenantId,
+      type: claimed.type,
+      providerType: claimed.providerType,
+      providerEventId: claimed.providerEventId,
+      payload,
+      record: result ? (JSON.parse(JSON.stringify(result.record)) as JsonValue) : null,
+    };
+    for (const handler of handlers) await handler(event);
+  }
+
+  private async fail(
+    storage: StorageDriver,
+    claimed: StoredWebhookEvent,
+    error: unknown,
+    job: JobContext | null,
+    owner: string,
+  ): Promise<void> {
+    const final = job ? job.attempt >= job.maxAttempts : claimed.attempts >= this.settings.maxAttempts;
+    const now = this.ctx.clock.now();
+    const lastError = describeError(error);
+    await storage
+      .updateWebhookEvent(
+        claimed.id,
+        { status: final ? 'failed' : 'pending', lastError, lockedBy: null, lockedUntil: null, updatedAt: now },
+        { owner },
+      )
+      .catch(() => undefined);
+    this.ctx.logger.warn(
+      { eventId: claimed.id, provider: claimed.provider, attempts: claimed.attempts, final, error: lastError },
+      final ? 'webhook failed after its final attempt' : 'webhook processing failed; will retry',
+    );
+    this.ctx.hooks.onError?.(error, { eventId: claimed.id, final });
+    if (final && this.settings.onFailed) {
+      const err = error instanceof Error ? error : new Error(lastError);
+      await Promise.resolve(
+        this.settings.onFailed(toWebhookEventView({ ...claimed, status: 'failed', lastError }), err),
+      ).catch((e: unknown) => this.ctx.logger.error({ error: describeError(e) }, 'webhooks.onFailed threw'));
+    }
+  }
+}
