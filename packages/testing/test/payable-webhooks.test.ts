@@ -194,7 +194,7 @@ describe('receive', () => {
     });
     const { eventId } = await payable.webhooks.receive({ provider: 'fake', ...d });
     const raw = await storage.getWebhookEvent(eventId);
-    expect(raw?.payload).not.toContain('grace@example.test');
+    expect(JSON.stringify(raw)).not.toContain('grace@example.test');
     expect(JSON.stringify(seen)).toContain('grace@example.test');
   });
 });

@@ -19,7 +19,7 @@ export interface StoredWebhookEvent {
   lastError: string | null;
   /** The raw body as received (ciphertext at rest when encryption is configured). */
   payload: string;
-  /** The normalized event as JSON (ids, statuses, amounts: no PII). */
+  /** The normalized event as JSON (ciphertext at rest when encryption is configured: it may carry customer PII). */
   normalized: string;
   /** The object the event concerns (`provider:kind:providerId`), the per-object serialization key. */
   objectKey: string | null;

@@ -87,6 +87,15 @@ export class WebhookInbox implements WebhooksApi {
     private readonly settings: InboxSettings,
   ) {}
 
+  /** Encrypt a stored event's column (raw payload, normalized event: both may carry PII) when configured. */
+  private seal(text: string, id: string, column: 'payload' | 'normalized'): string {
+    return this.ctx.encryption ? this.ctx.encryption.encrypt(text, `webhook:${id}:${column}`) : text;
+  }
+
+  private open(text: string, id: string, column: 'payload' | 'normalized'): string {
+    return this.ctx.encryption ? this.ctx.encryption.decrypt(text, `webhook:${id}:${column}`) : text;
+  }
+
   /** Register a handler for a type, or '*'. */
   on(type: PayableEventType | '*', handler: WebhookHandler): () => void {
     let set = this.handlers.get(type);
@@ -152,8 +161,8 @@ export class WebhookInbox implements WebhooksApi {
       status: 'pending',
       attempts: 0,
       lastError: null,
-      payload: this.ctx.encryption ? this.ctx.encryption.encrypt(text, `webhook:${id}:payload`) : text,
-      normalized: JSON.stringify(event),
+      payload: this.seal(text, id, 'payload'),
+      normalized: this.seal(JSON.stringify(event), id, 'normalized'),
       objectKey: objectKeyOf(providerName, event),
       receivedAt: now,
       updatedAt: now,
@@ -317,7 +326,7 @@ export class WebhookInbox implements WebhooksApi {
   }
 
   private async apply(storage: StorageDriver, claimed: StoredWebhookEvent): Promise<ApplyResult | null> {
-    const event = reviveDates(JSON.parse(claimed.normalized) as NormalizedEvent);
+    const event = reviveDates(JSON.parse(this.open(claimed.normalized, claimed.id, 'normalized')) as NormalizedEvent);
     let object = event.object;
     const provider = this.ctx.providers[claimed.provider];
     if (object && event.refetch && object.kind === 'payment' && provider?.getPayment) {
@@ -352,9 +361,7 @@ export class WebhookInbox implements WebhooksApi {
   private async runHandlers(claimed: StoredWebhookEvent, result: ApplyResult | null): Promise<void> {
     const handlers = [...(this.handlers.get(claimed.type) ?? []), ...(this.handlers.get('*') ?? [])];
     if (handlers.length === 0) return;
-    const text = this.ctx.encryption
-      ? this.ctx.encryption.decrypt(claimed.payload, `webhook:${claimed.id}:payload`)
-      : claimed.payload;
+    const text = this.open(claimed.payload, claimed.id, 'payload');
     let payload: JsonValue;
     try {
       payload = JSON.parse(text) as JsonValue;

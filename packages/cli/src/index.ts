@@ -1,0 +1,1 @@
+export { type CliIo, knexFromUrl, runCli } from './run-cli.js';

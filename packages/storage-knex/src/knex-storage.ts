@@ -1,0 +1,776 @@
+import { createHash } from 'node:crypto';
+import {
+  InternalError,
+  StorageUnavailableError,
+  SystemClock,
+  type AnyRecord,
+  type Clock,
+  type Lease,
+  type OutboxPatch,
+  type Page,
+  type ProviderRef,
+  type RecordByKind,
+  type RecordKind,
+  type RecordQuery,
+  type StorageDriver,
+  type StorageSession,
+  type StoredIdempotencyKey,
+  type StoredOutboxMessage,
+  type StoredWebhookEvent,
+  type WebhookEventPatch,
+  type WebhookEventQuery,
+  type WebhookEventStatus,
+} from '@payable/core';
+import type { Knex } from 'knex';
+import {
+  detectSkipLocked,
+  dialectOf,
+  insertUnique,
+  lockRead,
+  takeWriteLock,
+  type Db,
+  type KnexDialect,
+} from './dialect.js';
+import { isUniqueViolation, toStorageError } from './errors.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  eventPatchToRow,
+  eventToRow,
+  idempotencyPatchToRow,
+  idempotencyToRow,
+  LIMITS,
+  num,
+  outboxPatchToRow,
+  outboxToRow,
+  recordToRow,
+  rowToEvent,
+  rowToIdempotency,
+  rowToOutbox,
+  rowToRecord,
+  tenantKey,
+  toMs,
+  type IdempotencyPatch,
+  type Row,
+} from './rows.js';
+import { DEFAULT_TABLE_PREFIX, tableNames, type TableNames } from './tables.js';
+
+/**
+ * Options of {@link KnexStorageDriver}.
+ *
+ * @example
+ * ```ts
+ * new KnexStorageDriver(knex, clock, { tablePrefix: 'billing_', destroyOnClose: false });
+ * ```
+ */
+export interface KnexStorageOptions {
+  /** The prefix of every table name; the same one given to `migrate`. Default `payable_`. */
+  tablePrefix?: string;
+  /**
+   * Whether `close()` destroys the knex instance (ends its connection pool). Default `true`; pass
+   * `false` when other code shares the instance and closes it itself.
+   */
+  destroyOnClose?: boolean;
+}
+
+/** State shared by a driver and the transaction sessions it hands out. */
+interface Shared {
+  readonly knex: Knex;
+  readonly dialect: KnexDialect;
+  readonly name: string;
+  readonly tables: TableNames;
+  readonly destroyOnClose: boolean;
+  closed: boolean;
+  skipLocked: Promise<boolean> | null;
+}
+
+/** Marks the options of a session bound to a transaction (module-private: not part of the API). */
+const BOUND = Symbol('payable.knex.bound');
+type InternalOptions = KnexStorageOptions & { [BOUND]?: { shared: Shared; trx: Knex.Transaction } };
+
+const CLAIMABLE_OUTBOX = ['pending', 'processing'] as const;
+const EVENT_STATUSES: readonly WebhookEventStatus[] = ['pending', 'processing', 'processed', 'failed'];
+const INSERT_CHUNK = 100;
+/** How often an insert-or-read races a concurrent delete (idempotency keys, locks) before giving up. */
+const RACE_RETRIES = 5;
+
+function pageSize(limit: number): number {
+  return Math.max(0, Math.floor(Number.isFinite(limit) ? limit : 0));
+}
+
+function toPage<T>(rows: T[], size: number, cursorOf: (row: T) => string): Page<T> {
+  const data = rows.slice(0, size);
+  const hasMore = rows.length > data.length;
+  const last = data[data.length - 1];
+  return { data, hasMore, nextCursor: hasMore && last !== undefined ? cursorOf(last) : null };
+}
+
+/** Lock names longer than their column are stored by digest (only equality matters for a lock). */
+function lockKey(name: string): string {
+  return name.length <= LIMITS.lockName ? name : `sha256:${createHash('sha256').update(name).digest('hex')}`;
+}
+
+/**
+ * The storage port on Knex, for SQLite (better-sqlite3; a file or `:memory:`), PostgreSQL (`pg`)
+ * and MySQL/MariaDB (`mysql2`). Run `migrate(knex)` first, with the same `tablePrefix`.
+ *
+ * Concurrency is the database's: inserts that deduplicate rely on unique keys (`ON CONFLICT DO
+ * NOTHING` on PostgreSQL and SQLite, a caught duplicate-key error on MySQL), claims and
+ * compare-and-set updates are conditional `UPDATE`s that check the affected rows, the outbox is
+ * claimed with `FOR UPDATE SKIP LOCKED` where the server has it (PostgreSQL, MySQL 8, MariaDB 10.6+)
+ * and by SQLite's single writer otherwise. Times are stored as epoch milliseconds, so Dates come
+ * back exact to the millisecond. A database that cannot be reached, a dropped connection or a pool
+ * timeout throws `StorageUnavailableError` (HTTP 503, with the driver error as `cause`).
+ *
+ * `transaction(fn)` runs `fn` in a knex transaction and hands it a driver bound to it; calls made
+ * on the outer driver inside `fn` run outside the transaction (on SQLite, whose pool has one
+ * connection, they wait for it to end): use `tx`.
+ *
+ * @example
+ * ```ts
+ * import knex from 'knex';
+ * import { createPayable } from '@payable/core';
+ * import { KnexStorageDriver, migrate } from '@payable/storage-knex';
+ *
+ * const db = knex({ client: 'pg', connection: process.env.DATABASE_URL });
+ * await migrate(db);
+ * const storage = new KnexStorageDriver(db, clock);
+ * const payable = createPayable({ providers: { stripe }, storage });
+ * ```
+ */
+export class KnexStorageDriver implements StorageDriver {
+  /** `knex:sqlite`, `knex:pg` or `knex:mysql`. */
+  readonly name: string;
+  /**
+   * The clock given to the constructor. Every time the driver stores comes from its arguments
+   * (leases, records, rows), so the clock is only kept for callers that ask the storage for it.
+   */
+  readonly clock: Clock;
+  readonly #shared: Shared;
+  readonly #db: Db;
+  readonly #trx: Knex.Transaction | null;
+  #ended = false;
+
+  /**
+   * @param knex a knex instance for a supported client (`better-sqlite3`, `pg`, `mysql2`)
+   * @param clock the clock of the app (default: the system clock)
+   * @param options table prefix and whether `close()` destroys `knex`
+   */
+  constructor(knex: Knex, clock?: Clock, options: KnexStorageOptions = {}) {
+    const bound = (options as InternalOptions)[BOUND];
+    this.clock = clock ?? new SystemClock();
+    if (bound) {
+      this.#shared = bound.shared;
+      this.#trx = bound.trx;
+      this.#db = bound.trx;
+    } else {
+      const dialect = dialectOf(knex);
+      this.#shared = {
+        knex,
+        dialect,
+        name: `knex:${dialect}`,
+        tables: tableNames(options.tablePrefix ?? DEFAULT_TABLE_PREFIX),
+        destroyOnClose: options.destroyOnClose ?? true,
+        closed: false,
+        skipLocked: null,
+      };
+      this.#trx = null;
+      this.#db = knex;
+    }
+    this.name = this.#shared.name;
+  }
+
+  // Plumbing ----------------------------------------------------------------------------------
+
+  get #dialect(): KnexDialect {
+    return this.#shared.dialect;
+  }
+
+  get #tables(): TableNames {
+    return this.#shared.tables;
+  }
+
+  /** Runs one storage operation: checks the driver is usable and maps every failure to a Payable error. */
+  async #run<T>(op: (db: Db) => Promise<T>): Promise<T> {
+    this.#assertUsable();
+    try {
+      return await op(this.#db);
+    } catch (error) {
+      throw toStorageError(error, this.name);
+    }
+  }
+
+  #assertUsable(): void {
+    if (this.#shared.closed)
+      throw new StorageUnavailableError('The storage driver is closed.', { context: { driver: this.name } });
+    if (this.#ended) {
+      throw new InternalError('This transaction has already ended; use the storage driver, not a finished tx.', {
+        context: { driver: this.name },
+      });
+    }
+  }
+
+  /** Runs `fn` in this session's transaction, or in a new one when there is none. */
+  async #atomically<T>(db: Db, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    if (this.#trx) return fn(this.#trx);
+    return db.transaction(async (trx) => {
+      await takeWriteLock(trx, this.#dialect, this.#tables.schemaVersion);
+      return fn(trx);
+    });
+  }
+
+  /** The lock mode of a read: a requested `FOR UPDATE` only means something inside a transaction. */
+  #lockMode(forUpdate: boolean | undefined): 'update' | null {
+    return forUpdate && this.#trx ? 'update' : null;
+  }
+
+  /**
+   * The lock mode of the read that follows a lost insert race. On MySQL inside a transaction a plain
+   * read could see the transaction's older snapshot and miss the row that won; a locking read sees
+   * the latest committed row.
+   */
+  #raceReadMode(): 'share' | null {
+    return this.#dialect === 'mysql' && this.#trx ? 'share' : null;
+  }
+
+  async #skipLocked(db: Db): Promise<boolean> {
+    if (!this.#shared.skipLocked) {
+      const detecting = detectSkipLocked(db, this.#dialect);
+      this.#shared.skipLocked = detecting;
+      detecting.catch(() => {
+        if (this.#shared.skipLocked === detecting) this.#shared.skipLocked = null;
+      });
+    }
+    return this.#shared.skipLocked;
+  }
+
+  /** Whether a row matching `where` exists (the answer of an update with nothing to set). */
+  async #exists(db: Db, table: string, where: (query: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<boolean> {
+    const rows: unknown[] = await where(db(table).select(db.raw('1 as found'))).limit(1);
+    return rows.length > 0;
+  }
+
+  // Transactions and lifecycle ----------------------------------------------------------------
+
+  /**
+   * Runs `fn` in one database transaction: every write made through `tx` commits when `fn`
+   * resolves and rolls back when it throws (the error is rethrown as it is). On SQLite the
+   * transaction takes the write lock first, so concurrent writers queue instead of deadlocking.
+   * Nested calls on `tx` use savepoints.
+   *
+   * @example
+   * ```ts
+   * await storage.transaction(async (tx) => {
+   *   await tx.updateRecord('payment', { ...payment, status: 'succeeded' });
+   *   await tx.appendOutbox([message]);
+   * });
+   * ```
+   */
+  async transaction<T>(fn: (tx: StorageSession) => Promise<T>): Promise<T> {
+    this.#assertUsable();
+    let failed: { error: unknown } | null = null;
+    try {
+      return await this.#db.transaction(async (trx) => {
+        if (!this.#trx) await takeWriteLock(trx, this.#dialect, this.#tables.schemaVersion);
+        const bound: InternalOptions = { [BOUND]: { shared: this.#shared, trx } };
+        const tx = new KnexStorageDriver(this.#shared.knex, this.clock, bound);
+        try {
+          return await fn(tx);
+        } catch (error) {
+          failed = { error };
+          throw error;
+        } finally {
+          tx.#ended = true;
+        }
+      });
+    } catch (error) {
+      // The callback's own error is rethrown as it is; a failure of BEGIN/COMMIT is the store's.
+      if (failed) throw (failed as { error: unknown }).error;
+      throw toStorageError(error, this.name);
+    }
+  }
+
+  /**
+   * Resolves when the database answers `select 1`; throws `StorageUnavailableError` when it
+   * cannot be reached (or after `close()`).
+   *
+   * @example
+   * ```ts
+   * await storage.ping(); // in a readiness probe
+   * ```
+   */
+  async ping(): Promise<void> {
+    await this.#run(async (db) => {
+      await db.raw('select 1');
+    });
+  }
+
+  /**
+   * Refuses every later call (`StorageUnavailableError`) and, unless `destroyOnClose: false`,
+   * destroys the knex instance. Safe to call twice. On a transaction's `tx` it does nothing.
+   *
+   * @example
+   * ```ts
+   * await payable.close();
+   * await storage.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#trx || this.#shared.closed) return;
+    this.#shared.closed = true;
+    if (this.#shared.destroyOnClose) await this.#shared.knex.destroy();
+  }
+
+  // Billing records ---------------------------------------------------------------------------
+
+  /**
+   * Insert `record`, or return the existing one with the same (tenantId, provider, providerId);
+   * the unique key decides, also between processes. A different record with the same `id` is an
+   * `InternalError`.
+   */
+  async insertRecord<K extends RecordKind>(
+    kind: K,
+    record: RecordByKind[K],
+  ): Promise<{ inserted: boolean; record: RecordByKind[K] }> {
+    const row = recordToRow(record);
+    const table = this.#tables.records[kind];
+    return this.#run(async (db) => {
+      if (await insertUnique(db, this.#dialect, table, row, ['tenant_key', 'provider', 'provider_id'])) {
+        return { inserted: true, record: rowToRecord<RecordByKind[K]>(row) };
+      }
+      const existing = await this.#recordByRef(db, table, row, this.#raceReadMode());
+      if (!existing) {
+        throw new InternalError(`A ${kind} record with this id already exists.`, { context: { kind, id: record.id } });
+      }
+      return { inserted: false, record: rowToRecord<RecordByKind[K]>(existing) };
+    });
+  }
+
+  async #recordByRef(db: Db, table: string, ref: Row, mode: 'update' | 'share' | null): Promise<Row | undefined> {
+    const query = db(table)
+      .select('*')
+      .where({ tenant_key: ref.tenant_key, provider: ref.provider, provider_id: ref.provider_id });
+    const rows: Row[] = await lockRead(query, this.#dialect, mode);
+    return rows[0];
+  }
+
+  /** A record by Payable id within a tenant; `forUpdate` locks its row until the transaction ends. */
+  async getRecord<K extends RecordKind>(
+    kind: K,
+    id: string,
+    tenantId: string | null,
+    options?: { forUpdate?: boolean },
+  ): Promise<RecordByKind[K] | null> {
+    const key = tenantKey(tenantId);
+    return this.#run(async (db) => {
+      const query = db(this.#tables.records[kind]).select('*').where({ id, tenant_key: key });
+      const rows: Row[] = await lockRead(query, this.#dialect, this.#lockMode(options?.forUpdate));
+      return rows[0] ? rowToRecord<RecordByKind[K]>(rows[0]) : null;
+    });
+  }
+
+  /** A record by its provider's id; `forUpdate` locks its row until the transaction ends. */
+  async findRecord<K extends RecordKind>(
+    kind: K,
+    ref: ProviderRef,
+    options?: { forUpdate?: boolean },
+  ): Promise<RecordByKind[K] | null> {
+    const key = { tenant_key: tenantKey(ref.tenantId), provider: ref.provider, provider_id: ref.providerId };
+    return this.#run(async (db) => {
+      const row = await this.#recordByRef(db, this.#tables.records[kind], key, this.#lockMode(options?.forUpdate));
+      return row ? rowToRecord<RecordByKind[K]>(row) : null;
+    });
+  }
+
+  /**
+   * Replace a record, matched by id and tenant; `false` when there is none. Moving it to a provider
+   * id another record has is an `InternalError`.
+   */
+  async updateRecord<K extends RecordKind>(kind: K, record: RecordByKind[K]): Promise<boolean> {
+    const { id, tenant_key: key, ...columns } = recordToRow(record);
+    return this.#run(async (db) => {
+      try {
+        const changed = await db(this.#tables.records[kind]).where({ id, tenant_key: key }).update(columns);
+        return num(changed) > 0;
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new InternalError(`Another ${kind} record already has this provider id.`, {
+            cause: error,
+            context: { kind, id: record.id, provider: record.provider, providerId: record.providerId },
+          });
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** Records of a tenant, newest first (createdAt, then id, descending), with a cursor to continue. */
+  async listRecords<K extends RecordKind>(kind: K, query: RecordQuery): Promise<Page<RecordByKind[K]>> {
+    const key = tenantKey(query.tenantId);
+    const position = query.cursor ? decodeCursor(query.cursor) : null;
+    const size = pageSize(query.limit);
+    return this.#run(async (db) => {
+      const q = db(this.#tables.records[kind]).select('*').where('tenant_key', key);
+      if (query.provider !== undefined && query.provider !== null) q.where('provider', query.provider);
+      if (query.customerId !== undefined && query.customerId !== null) q.where('customer_id', query.customerId);
+      if (query.status !== undefined && query.status !== null) q.where('status', query.status);
+      if (position) {
+        q.where((w) =>
+          w
+            .where('created_at', '<', position.time)
+            .orWhere((x) => x.where('created_at', position.time).andWhere('id', '<', position.id)),
+        );
+      }
+      const rows: Row[] = await q
+        .orderBy([
+          { column: 'created_at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ])
+        .limit(size + 1);
+      const records = rows.map((row) => rowToRecord<RecordByKind[K]>(row));
+      return toPage(records, size, (record: AnyRecord) => encodeCursor(record.createdAt.getTime(), record.id));
+    });
+  }
+
+  // Webhook inbox -----------------------------------------------------------------------------
+
+  /**
+   * Insert `event`, or return the stored one with the same (tenantId, provider, providerEventId):
+   * of any number of concurrent deliveries, exactly one gets `inserted: true`.
+   */
+  async insertWebhookEvent(event: StoredWebhookEvent): Promise<{ inserted: boolean; event: StoredWebhookEvent }> {
+    const row = eventToRow(event);
+    const table = this.#tables.webhookEvents;
+    return this.#run(async (db) => {
+      if (await insertUnique(db, this.#dialect, table, row, ['tenant_key', 'provider', 'provider_event_id'])) {
+        return { inserted: true, event: rowToEvent(row) };
+      }
+      const query = db(table)
+        .select('*')
+        .where({ tenant_key: row.tenant_key, provider: row.provider, provider_event_id: row.provider_event_id });
+      const rows: Row[] = await lockRead(query, this.#dialect, this.#raceReadMode());
+      if (!rows[0])
+        throw new InternalError('A webhook event with this id already exists.', { context: { id: event.id } });
+      return { inserted: false, event: rowToEvent(rows[0]) };
+    });
+  }
+
+  /** A stored event by Payable id, or `null`. */
+  async getWebhookEvent(id: string): Promise<StoredWebhookEvent | null> {
+    return this.#run(async (db) => {
+      const rows: Row[] = await db(this.#tables.webhookEvents).select('*').where('id', id);
+      return rows[0] ? rowToEvent(rows[0]) : null;
+    });
+  }
+
+  /**
+   * Move an event to `processing` for `lease.owner` (attempts + 1) when it is `pending`, or
+   * `processing` with an expired lease: one conditional `UPDATE`, so of concurrent claimers exactly
+   * one wins. Returns the claimed event, or `null`.
+   */
+  async claimWebhookEvent(id: string, lease: Lease): Promise<StoredWebhookEvent | null> {
+    const now = toMs(lease.now);
+    const patch = {
+      status: 'processing',
+      locked_by: lease.owner,
+      locked_until: toMs(lease.until),
+      updated_at: now,
+    };
+    const table = this.#tables.webhookEvents;
+    const claimable = (q: Knex.QueryBuilder): Knex.QueryBuilder =>
+      q
+        .where('id', id)
+        .andWhere((w) =>
+          w
+            .where('status', 'pending')
+            .orWhere((x) =>
+              x
+                .where('status', 'processing')
+                .andWhere((y) => y.whereNull('locked_until').orWhere('locked_until', '<=', now)),
+            ),
+        );
+    return this.#run(async (db) => {
+      const set = { ...patch, attempts: db.raw('?? + 1', ['attempts']) };
+      if (this.#dialect !== 'mysql') {
+        const rows: Row[] = await claimable(db(table)).update(set).returning('*');
+        return rows[0] ? rowToEvent(rows[0]) : null;
+      }
+      // MySQL has no UPDATE … RETURNING: update and read back under the row lock.
+      return this.#atomically(db, async (trx) => {
+        const changed = await claimable(trx(table)).update(set);
+        if (num(changed) === 0) return null;
+        const rows: Row[] = await trx(table).select('*').where('id', id);
+        return rows[0] ? rowToEvent(rows[0]) : null;
+      });
+    });
+  }
+
+  /** Update an event; with `owner`, only while that owner holds it. Whether a row matched. */
+  async updateWebhookEvent(id: string, patch: WebhookEventPatch, options?: { owner?: string }): Promise<boolean> {
+    const set = eventPatchToRow(patch);
+    return this.#run(async (db) => {
+      const where = (q: Knex.QueryBuilder): Knex.QueryBuilder => {
+        q.where('id', id);
+        if (options?.owner !== undefined) q.where('locked_by', options.owner);
+        return q;
+      };
+      if (Object.keys(set).length === 0) return this.#exists(db, this.#tables.webhookEvents, where);
+      return num(await where(db(this.#tables.webhookEvents)).update(set)) > 0;
+    });
+  }
+
+  /** Events oldest first (receivedAt, then id), filtered by status, provider and `updatedBefore`. */
+  async listWebhookEvents(query: WebhookEventQuery): Promise<Page<StoredWebhookEvent>> {
+    const position = query.cursor ? decodeCursor(query.cursor) : null;
+    const size = pageSize(query.limit);
+    const before = query.updatedBefore ? toMs(query.updatedBefore) : null;
+    return this.#run(async (db) => {
+      const q = db(this.#tables.webhookEvents).select('*');
+      if (query.status !== undefined) q.where('status', query.status);
+      if (query.provider !== undefined) q.where('provider', query.provider);
+      if (before !== null) q.where('updated_at', '<', before);
+      if (position) {
+        q.where((w) =>
+          w
+            .where('received_at', '>', position.time)
+            .orWhere((x) => x.where('received_at', position.time).andWhere('id', '>', position.id)),
+        );
+      }
+      const rows: Row[] = await q
+        .orderBy([
+          { column: 'received_at', order: 'asc' },
+          { column: 'id', order: 'asc' },
+        ])
+        .limit(size + 1);
+      return toPage(rows.map(rowToEvent), size, (event) => encodeCursor(event.receivedAt.getTime(), event.id));
+    });
+  }
+
+  /** How many events are in each status (every status present, 0 when none). */
+  async countWebhookEvents(): Promise<Record<WebhookEventStatus, number>> {
+    return this.#run(async (db) => {
+      const rows: Row[] = await db(this.#tables.webhookEvents).select('status').count({ n: '*' }).groupBy('status');
+      const counts: Record<WebhookEventStatus, number> = { pending: 0, processing: 0, processed: 0, failed: 0 };
+      for (const row of rows) {
+        const status = row.status as WebhookEventStatus;
+        if (EVENT_STATUSES.includes(status)) counts[status] = num(row.n);
+      }
+      return counts;
+    });
+  }
+
+  // Locks -------------------------------------------------------------------------------------
+
+  /**
+   * Take the named lock for `lease.owner` until `lease.until` when it is free, expired at
+   * `lease.now`, or already the owner's (a renewal). Whether the owner holds it now.
+   */
+  async acquireLock(name: string, lease: Lease): Promise<boolean> {
+    const key = lockKey(name);
+    const now = toMs(lease.now);
+    const until = toMs(lease.until);
+    const table = this.#tables.locks;
+    return this.#run(async (db) => {
+      for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
+        if (
+          await insertUnique(
+            db,
+            this.#dialect,
+            table,
+            { name: key, tenant_id: null, owner: lease.owner, locked_until: until },
+            ['name'],
+          )
+        ) {
+          return true;
+        }
+        const changed = await db(table)
+          .where('name', key)
+          .andWhere((w) => w.where('owner', lease.owner).orWhere('locked_until', '<=', now))
+          .update({ owner: lease.owner, locked_until: until });
+        if (num(changed) > 0) return true;
+        // Held by someone else, unless it was released between the insert and the update: try again.
+        if (await this.#exists(db, table, (q) => q.where('name', key))) return false;
+      }
+      return false;
+    });
+  }
+
+  /** Release the named lock if `owner` holds it. */
+  async releaseLock(name: string, owner: string): Promise<void> {
+    await this.#run(async (db) => {
+      await db(this.#tables.locks)
+        .where({ name: lockKey(name), owner })
+        .del();
+    });
+  }
+
+  // Idempotency -------------------------------------------------------------------------------
+
+  /** Insert a key, or return the stored one with the same (tenantId, key): the unique key decides. */
+  async insertIdempotencyKey(row: StoredIdempotencyKey): Promise<{ inserted: boolean; row: StoredIdempotencyKey }> {
+    const values = idempotencyToRow(row);
+    const table = this.#tables.idempotencyKeys;
+    return this.#run(async (db) => {
+      for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
+        if (await insertUnique(db, this.#dialect, table, values, ['tenant_key', 'key'])) {
+          return { inserted: true, row: rowToIdempotency(values) };
+        }
+        const query = db(table).select('*').where({ tenant_key: values.tenant_key, key: values.key });
+        const rows: Row[] = await lockRead(query, this.#dialect, this.#raceReadMode());
+        if (rows[0]) return { inserted: false, row: rowToIdempotency(rows[0]) };
+        // The key was deleted between the insert and the read: insert again.
+      }
+      throw new StorageUnavailableError('The idempotency key kept changing under concurrent requests; retry.', {
+        context: { driver: this.name },
+      });
+    });
+  }
+
+  /**
+   * Update a key; with `expectLockedUntil`, only while the stored `lockedUntil` still equals it (a
+   * compare-and-set in the `UPDATE`'s `WHERE`). Whether a row matched.
+   */
+  async updateIdempotencyKey(
+    tenantId: string | null,
+    key: string,
+    patch: IdempotencyPatch,
+    options?: { expectLockedUntil?: Date | null },
+  ): Promise<boolean> {
+    const keyColumns = { tenant_key: tenantKey(tenantId), key };
+    const set = idempotencyPatchToRow(patch);
+    const expected = options?.expectLockedUntil;
+    const expectedMs = expected === undefined || expected === null ? null : toMs(expected);
+    return this.#run(async (db) => {
+      const where = (q: Knex.QueryBuilder): Knex.QueryBuilder => {
+        q.where(keyColumns);
+        if (expected === null) q.whereNull('locked_until');
+        else if (expectedMs !== null) q.where('locked_until', expectedMs);
+        return q;
+      };
+      if (Object.keys(set).length === 0) return this.#exists(db, this.#tables.idempotencyKeys, where);
+      return num(await where(db(this.#tables.idempotencyKeys)).update(set)) > 0;
+    });
+  }
+
+  /** Delete a key (no error when there is none). */
+  async deleteIdempotencyKey(tenantId: string | null, key: string): Promise<void> {
+    const keyColumns = { tenant_key: tenantKey(tenantId), key };
+    await this.#run(async (db) => {
+      await db(this.#tables.idempotencyKeys).where(keyColumns).del();
+    });
+  }
+
+  /** Delete keys whose `expiresAt` is at or before `before`; how many were deleted. */
+  async purgeIdempotencyKeys(before: Date): Promise<number> {
+    const at = toMs(before);
+    return this.#run(async (db) => num(await db(this.#tables.idempotencyKeys).where('expires_at', '<=', at).del()));
+  }
+
+  // Outbox ------------------------------------------------------------------------------------
+
+  /** Append messages (all or none); an id that already exists is an `InternalError`. */
+  async appendOutbox(messages: StoredOutboxMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const rows = messages.map(outboxToRow);
+    const ids = new Set<string>();
+    for (const message of messages) {
+      if (ids.has(message.id))
+        throw new InternalError('An outbox message with this id already exists.', { context: { id: message.id } });
+      ids.add(message.id);
+    }
+    await this.#run(async (db) => {
+      const insert = async (target: Db): Promise<void> => {
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+          await target(this.#tables.outbox).insert(rows.slice(i, i + INSERT_CHUNK));
+      };
+      try {
+        if (rows.length <= INSERT_CHUNK) await insert(db);
+        else await this.#atomically(db, insert);
+      } catch (error) {
+        if (isUniqueViolation(error))
+          throw new InternalError('An outbox message with this id already exists.', { cause: error });
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Claim up to `limit` deliverable messages (pending and available at `lease.now`, or processing
+   * with an expired lease), at most the earliest undelivered one per aggregate, in id order.
+   * PostgreSQL claims in one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING *`;
+   * MySQL/MariaDB select `FOR UPDATE SKIP LOCKED` (plain `FOR UPDATE` on servers without it) and
+   * update in a transaction; SQLite runs the same single `UPDATE … RETURNING` under its one writer.
+   */
+  async claimOutbox(lease: Lease, limit: number): Promise<StoredOutboxMessage[]> {
+    const size = pageSize(limit);
+    if (size === 0) return this.#run(async () => []);
+    const now = toMs(lease.now);
+    const set = { status: 'processing', locked_by: lease.owner, locked_until: toMs(lease.until) };
+    const table = this.#tables.outbox;
+    const candidates = (db: Db, columns: string): Knex.QueryBuilder =>
+      db(`${table} as o`)
+        .select(columns)
+        .where((w) =>
+          w
+            .where((x) => x.where('o.status', 'pending').andWhere('o.available_at', '<=', now))
+            .orWhere((x) =>
+              x
+                .where('o.status', 'processing')
+                .andWhere((y) => y.whereNull('o.locked_until').orWhere('o.locked_until', '<=', now)),
+            ),
+        )
+        .whereNotExists((sub) =>
+          sub
+            .select(db.raw('1'))
+            .from(`${table} as p`)
+            .whereRaw('?? = ??', ['p.aggregate_key', 'o.aggregate_key'])
+            .whereIn('p.status', CLAIMABLE_OUTBOX)
+            .whereRaw('?? < ??', ['p.id', 'o.id']),
+        )
+        .orderBy('o.id', 'asc')
+        .limit(size);
+    return this.#run(async (db) => {
+      if (this.#dialect !== 'mysql') {
+        const pick = candidates(db, 'o.id');
+        if (this.#dialect === 'pg') pick.forUpdate().skipLocked();
+        const rows: Row[] = await db(table).whereIn('id', pick).update(set).returning('*');
+        return rows.map(rowToOutbox).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      }
+      const skipLocked = await this.#skipLocked(db);
+      return this.#atomically(db, async (trx) => {
+        const pick = candidates(trx, 'o.*').forUpdate();
+        const rows: Row[] = await (skipLocked ? pick.skipLocked() : pick);
+        if (rows.length === 0) return [];
+        await trx(table)
+          .whereIn(
+            'id',
+            rows.map((row) => row.id as string),
+          )
+          .update(set);
+        return rows.map((row) => rowToOutbox({ ...row, ...set }));
+      });
+    });
+  }
+
+  /** Update a message; with `owner`, only while that owner holds it. Whether a row matched. */
+  async updateOutbox(id: string, patch: OutboxPatch, options?: { owner?: string }): Promise<boolean> {
+    const set = outboxPatchToRow(patch);
+    return this.#run(async (db) => {
+      const where = (q: Knex.QueryBuilder): Knex.QueryBuilder => {
+        q.where('id', id);
+        if (options?.owner !== undefined) q.where('locked_by', options.owner);
+        return q;
+      };
+      if (Object.keys(set).length === 0) return this.#exists(db, this.#tables.outbox, where);
+      return num(await where(db(this.#tables.outbox)).update(set)) > 0;
+    });
+  }
+
+  /** A message by id, or `null`. */
+  async getOutboxMessage(id: string): Promise<StoredOutboxMessage | null> {
+    return this.#run(async (db) => {
+      const rows: Row[] = await db(this.#tables.outbox).select('*').where('id', id);
+      return rows[0] ? rowToOutbox(rows[0]) : null;
+    });
+  }
+}

@@ -1,0 +1,350 @@
+import {
+  InternalError,
+  ValidationError,
+  type AnyRecord,
+  type OutboxPatch,
+  type PayableEventType,
+  type StoredIdempotencyKey,
+  type StoredOutboxMessage,
+  type StoredWebhookEvent,
+  type WebhookEventPatch,
+  type WebhookEventStatus,
+  type OutboxStatus,
+} from '@payable/core';
+
+/** A row as a database driver returns it. */
+export type Row = Record<string, unknown>;
+
+/** Column lengths the schema declares for keys (checked before writing, so errors are clear). */
+export const LIMITS = {
+  id: 64,
+  tenant: 191,
+  provider: 64,
+  providerId: 255,
+  key: 255,
+  lockName: 191,
+} as const;
+
+/** Field names whose ISO strings are turned back into Dates when a record is read (outside `metadata`). */
+const RECORD_DATE_KEYS = new Set([
+  'createdAt',
+  'updatedAt',
+  'expiresAt',
+  'currentPeriodEnd',
+  'canceledAt',
+  'trialEnd',
+  'quotedAt',
+]);
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** Epoch milliseconds: how every time is stored (a `bigint` column), exact on every dialect. */
+export function toMs(date: Date): number {
+  const ms = date instanceof Date ? date.getTime() : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new ValidationError('A time to store is not a valid Date.', { context: { reason: 'invalid_date' } });
+  }
+  return ms;
+}
+
+/** `toMs`, keeping `null`. */
+export function toMsOrNull(date: Date | null | undefined): number | null {
+  return date === null || date === undefined ? null : toMs(date);
+}
+
+/** A number from a numeric column (pg returns `bigint` as a string; better-sqlite3 may return a bigint). */
+export function num(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
+  throw new InternalError('A numeric column held an unexpected value.', { context: { type: typeof value } });
+}
+
+function numOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : num(value);
+}
+
+function dateOf(value: unknown): Date {
+  return new Date(num(value));
+}
+
+function dateOrNull(value: unknown): Date | null {
+  return value === null || value === undefined ? null : dateOf(value);
+}
+
+function str(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  throw new InternalError('A text column held an unexpected value.', { context: { type: typeof value } });
+}
+
+function strOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : str(value);
+}
+
+/**
+ * The value stored in `tenant_key`: the tenant id, or `''` for no tenant. Unique keys include this
+ * NOT NULL column (a NULL would never collide in a unique index), so single-tenant rows deduplicate
+ * on every dialect. An empty tenant id is refused: it would be the same key as no tenant.
+ */
+export function tenantKey(tenantId: string | null | undefined): string {
+  if (tenantId === null || tenantId === undefined) return '';
+  if (typeof tenantId !== 'string' || tenantId.length === 0) {
+    throw new ValidationError('tenantId must be a non-empty string or null.', {
+      context: { field: 'tenantId', reason: 'invalid' },
+    });
+  }
+  checkLength('tenantId', tenantId, LIMITS.tenant);
+  return tenantId;
+}
+
+/** Refuse a key longer than its column (a clear ValidationError instead of a database error). */
+export function checkLength(fieldName: string, value: string, max: number): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw new ValidationError(`${fieldName} must be a non-empty string of at most ${max} characters.`, {
+      context: { field: fieldName, reason: value?.length ? 'too_long' : 'empty', max },
+    });
+  }
+}
+
+// Billing records ----------------------------------------------------------------------------
+
+function reviveRecordDates(value: unknown, key: string | null): unknown {
+  if (Array.isArray(value)) return value.map((item) => reviveRecordDates(item, null));
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = k === 'metadata' ? v : reviveRecordDates(v, k);
+    return out;
+  }
+  if (key !== null && typeof value === 'string' && RECORD_DATE_KEYS.has(key) && ISO_DATE.test(value))
+    return new Date(value);
+  return value;
+}
+
+/** The columns of a record row: the keys and list filters as columns, the whole record as JSON in `data`. */
+export function recordToRow(record: AnyRecord): Row {
+  checkLength('id', record.id, LIMITS.id);
+  checkLength('provider', record.provider, LIMITS.provider);
+  checkLength('providerId', record.providerId, LIMITS.providerId);
+  const fields = record as unknown as Record<string, unknown>;
+  const status = fields.status;
+  const customerId = fields.customerId;
+  const amount = fields.amount;
+  const currency = fields.currency;
+  return {
+    id: record.id,
+    tenant_id: record.tenantId ?? null,
+    tenant_key: tenantKey(record.tenantId),
+    provider: record.provider,
+    provider_id: record.providerId,
+    status: typeof status === 'string' ? status : null,
+    customer_id: typeof customerId === 'string' ? customerId : null,
+    amount: typeof amount === 'number' && Number.isSafeInteger(amount) ? amount : null,
+    currency: typeof currency === 'string' ? currency : null,
+    created_at: toMs(record.createdAt),
+    updated_at: toMs(record.updatedAt),
+    data: JSON.stringify(record),
+  };
+}
+
+/** The record a row holds (from its `data` JSON, dates revived). */
+export function rowToRecord<R extends AnyRecord>(row: Row): R {
+  const parsed: unknown = JSON.parse(str(row.data));
+  return reviveRecordDates(parsed, null) as R;
+}
+
+// Webhook inbox -------------------------------------------------------------------------------
+
+/** The row of a stored webhook event. */
+export function eventToRow(event: StoredWebhookEvent): Row {
+  checkLength('id', event.id, LIMITS.id);
+  checkLength('provider', event.provider, LIMITS.provider);
+  checkLength('providerEventId', event.providerEventId, LIMITS.providerId);
+  return {
+    id: event.id,
+    tenant_id: event.tenantId ?? null,
+    tenant_key: tenantKey(event.tenantId),
+    provider: event.provider,
+    provider_event_id: event.providerEventId,
+    type: event.type,
+    provider_type: event.providerType,
+    status: event.status,
+    attempts: event.attempts,
+    last_error: event.lastError,
+    payload: event.payload,
+    normalized: event.normalized,
+    object_key: event.objectKey,
+    received_at: toMs(event.receivedAt),
+    updated_at: toMs(event.updatedAt),
+    processed_at: toMsOrNull(event.processedAt),
+    locked_by: event.lockedBy,
+    locked_until: toMsOrNull(event.lockedUntil),
+  };
+}
+
+/** The stored webhook event a row holds. */
+export function rowToEvent(row: Row): StoredWebhookEvent {
+  return {
+    id: str(row.id),
+    tenantId: strOrNull(row.tenant_id),
+    provider: str(row.provider),
+    providerEventId: str(row.provider_event_id),
+    type: str(row.type) as PayableEventType,
+    providerType: str(row.provider_type),
+    status: str(row.status) as WebhookEventStatus,
+    attempts: num(row.attempts),
+    lastError: strOrNull(row.last_error),
+    payload: str(row.payload),
+    normalized: str(row.normalized),
+    objectKey: strOrNull(row.object_key),
+    receivedAt: dateOf(row.received_at),
+    updatedAt: dateOf(row.updated_at),
+    processedAt: dateOrNull(row.processed_at),
+    lockedBy: strOrNull(row.locked_by),
+    lockedUntil: dateOrNull(row.locked_until),
+  };
+}
+
+/** The columns a webhook event patch sets (fields left `undefined` are not touched). */
+export function eventPatchToRow(patch: WebhookEventPatch): Row {
+  const row: Row = {};
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.attempts !== undefined) row.attempts = patch.attempts;
+  if (patch.lastError !== undefined) row.last_error = patch.lastError;
+  if (patch.processedAt !== undefined) row.processed_at = toMsOrNull(patch.processedAt);
+  if (patch.lockedBy !== undefined) row.locked_by = patch.lockedBy;
+  if (patch.lockedUntil !== undefined) row.locked_until = toMsOrNull(patch.lockedUntil);
+  if (patch.updatedAt !== undefined) row.updated_at = toMs(patch.updatedAt);
+  return row;
+}
+
+// Idempotency ---------------------------------------------------------------------------------
+
+/** The patchable fields of an idempotency key. */
+export type IdempotencyPatch = Partial<
+  Pick<
+    StoredIdempotencyKey,
+    'status' | 'lockedUntil' | 'responseStatus' | 'responseBody' | 'fingerprint' | 'createdAt' | 'expiresAt'
+  >
+>;
+
+/** The row of a stored idempotency key. */
+export function idempotencyToRow(key: StoredIdempotencyKey): Row {
+  checkLength('key', key.key, LIMITS.key);
+  return {
+    tenant_id: key.tenantId ?? null,
+    tenant_key: tenantKey(key.tenantId),
+    key: key.key,
+    fingerprint: key.fingerprint,
+    status: key.status,
+    locked_until: toMsOrNull(key.lockedUntil),
+    response_status: key.responseStatus,
+    response_body: key.responseBody,
+    created_at: toMs(key.createdAt),
+    expires_at: toMs(key.expiresAt),
+  };
+}
+
+/** The idempotency key a row holds. */
+export function rowToIdempotency(row: Row): StoredIdempotencyKey {
+  return {
+    tenantId: strOrNull(row.tenant_id),
+    key: str(row.key),
+    fingerprint: str(row.fingerprint),
+    status: str(row.status) as StoredIdempotencyKey['status'],
+    lockedUntil: dateOrNull(row.locked_until),
+    responseStatus: numOrNull(row.response_status),
+    responseBody: strOrNull(row.response_body),
+    createdAt: dateOf(row.created_at),
+    expiresAt: dateOf(row.expires_at),
+  };
+}
+
+/** The columns an idempotency patch sets. */
+export function idempotencyPatchToRow(patch: IdempotencyPatch): Row {
+  const row: Row = {};
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.lockedUntil !== undefined) row.locked_until = toMsOrNull(patch.lockedUntil);
+  if (patch.responseStatus !== undefined) row.response_status = patch.responseStatus;
+  if (patch.responseBody !== undefined) row.response_body = patch.responseBody;
+  if (patch.fingerprint !== undefined) row.fingerprint = patch.fingerprint;
+  if (patch.createdAt !== undefined) row.created_at = toMs(patch.createdAt);
+  if (patch.expiresAt !== undefined) row.expires_at = toMs(patch.expiresAt);
+  return row;
+}
+
+// Outbox --------------------------------------------------------------------------------------
+
+/** The row of an outbox message. */
+export function outboxToRow(message: StoredOutboxMessage): Row {
+  checkLength('id', message.id, LIMITS.id);
+  checkLength('aggregateKey', message.aggregateKey, LIMITS.key);
+  return {
+    id: message.id,
+    tenant_id: message.tenantId ?? null,
+    tenant_key: tenantKey(message.tenantId),
+    aggregate_key: message.aggregateKey,
+    type: message.type,
+    payload: message.payload,
+    status: message.status,
+    attempts: message.attempts,
+    available_at: toMs(message.availableAt),
+    locked_by: message.lockedBy,
+    locked_until: toMsOrNull(message.lockedUntil),
+    last_error: message.lastError,
+    created_at: toMs(message.createdAt),
+    delivered_at: toMsOrNull(message.deliveredAt),
+  };
+}
+
+/** The outbox message a row holds. */
+export function rowToOutbox(row: Row): StoredOutboxMessage {
+  return {
+    id: str(row.id),
+    tenantId: strOrNull(row.tenant_id),
+    aggregateKey: str(row.aggregate_key),
+    type: str(row.type),
+    payload: str(row.payload),
+    status: str(row.status) as OutboxStatus,
+    attempts: num(row.attempts),
+    availableAt: dateOf(row.available_at),
+    lockedBy: strOrNull(row.locked_by),
+    lockedUntil: dateOrNull(row.locked_until),
+    lastError: strOrNull(row.last_error),
+    createdAt: dateOf(row.created_at),
+    deliveredAt: dateOrNull(row.delivered_at),
+  };
+}
+
+/** The columns an outbox patch sets. */
+export function outboxPatchToRow(patch: OutboxPatch): Row {
+  const row: Row = {};
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.attempts !== undefined) row.attempts = patch.attempts;
+  if (patch.availableAt !== undefined) row.available_at = toMs(patch.availableAt);
+  if (patch.lockedBy !== undefined) row.locked_by = patch.lockedBy;
+  if (patch.lockedUntil !== undefined) row.locked_until = toMsOrNull(patch.lockedUntil);
+  if (patch.lastError !== undefined) row.last_error = patch.lastError;
+  if (patch.deliveredAt !== undefined) row.delivered_at = toMsOrNull(patch.deliveredAt);
+  return row;
+}
+
+// Cursors -------------------------------------------------------------------------------------
+
+/** A list cursor: base64url of `[timeMs, id]` (the same shape the memory driver issues). */
+export function encodeCursor(timeMs: number, id: string): string {
+  return Buffer.from(JSON.stringify([timeMs, id]), 'utf8').toString('base64url');
+}
+
+/** The position a cursor names; a cursor this store did not issue is a `ValidationError`. */
+export function decodeCursor(cursor: string): { time: number; id: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2 && Number.isFinite(parsed[0]) && typeof parsed[1] === 'string') {
+      return { time: parsed[0] as number, id: parsed[1] };
+    }
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError('The list cursor is not one this store issued.', {
+    context: { field: 'cursor', reason: 'malformed' },
+  });
+}

@@ -1,0 +1,323 @@
+import { newId, type StorageDriver } from '@payable/core';
+import { fixtureTime, makeOutboxMessage, makePayment, makeWebhookEvent, storageConformance } from '@payable/testing';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KnexStorageDriver, migrate, tableNames } from '../src/index.js';
+import {
+  allTargets,
+  ensureDatabases,
+  mysqlTarget,
+  pgTarget,
+  quiet,
+  removeTempDir,
+  sqliteFile,
+  sqliteFileTarget,
+  type Target,
+  uniquePrefix,
+  unreachableTargets,
+} from './support/targets.js';
+
+const UNAVAILABLE = { code: 'STORAGE_UNAVAILABLE', httpStatus: 503 };
+
+function allTableNames(prefix: string): string[] {
+  const tables = tableNames(prefix);
+  return [
+    ...Object.values(tables.records),
+    tables.webhookEvents,
+    tables.outbox,
+    tables.idempotencyKeys,
+    tables.locks,
+    tables.l402SpentTokens,
+    tables.l402RootKeys,
+  ];
+}
+
+/** Empties every Payable table (not the schema version): one statement on PostgreSQL, deletes elsewhere. */
+async function clearTables(knex: Knex, target: Target, prefix: string): Promise<void> {
+  const tables = allTableNames(prefix);
+  if (target.dialect === 'pg') {
+    await knex.raw(`truncate ${tables.map(() => '??').join(', ')}`, tables);
+    return;
+  }
+  for (const table of tables) await knex(table).del();
+}
+
+async function dropTables(knex: Knex, prefix: string): Promise<void> {
+  for (const table of [...allTableNames(prefix), tableNames(prefix).schemaVersion])
+    await knex.schema.dropTableIfExists(table);
+}
+
+beforeAll(async () => {
+  await ensureDatabases();
+});
+
+afterAll(() => {
+  removeTempDir();
+});
+
+describe.each(allTargets())('KnexStorageDriver on $name', (target) => {
+  const prefix = uniquePrefix('cf');
+  /** The shared connection of targets that keep one database for the whole file (all but SQLite in-memory). */
+  let shared: Promise<Knex> | null = null;
+  /** The knex instance of the current test's driver: the raw reader of the extra tests. */
+  let raw: Knex | null = null;
+  const rawKnex = (): Knex => {
+    if (!raw) throw new Error('no driver yet');
+    return raw;
+  };
+
+  async function makeDriver(): Promise<StorageDriver> {
+    if (target.name === 'sqlite-memory') {
+      // A new in-memory database per test: migrate it, and let close() destroy it.
+      const knex = target.connect();
+      await migrate(knex, { tablePrefix: prefix });
+      raw = knex;
+      return new KnexStorageDriver(knex, undefined, { tablePrefix: prefix });
+    }
+    shared ??= (async () => {
+      const knex = target.connect();
+      await migrate(knex, { tablePrefix: prefix });
+      return knex;
+    })();
+    const knex = await shared;
+    await clearTables(knex, target, prefix);
+    raw = knex;
+    return new KnexStorageDriver(knex, undefined, { tablePrefix: prefix, destroyOnClose: false });
+  }
+
+  afterAll(async () => {
+    if (!shared) return;
+    const knex = await shared;
+    await dropTables(knex, prefix);
+    await knex.destroy();
+  });
+
+  storageConformance(target.name, {
+    makeDriver,
+    extra: (getDriver) => {
+      it(`name – is knex:${target.dialect}`, () => {
+        expect(getDriver().name).toBe(`knex:${target.dialect}`);
+      });
+
+      it('insertRecord – the row keeps the tenant in tenant_key and times as epoch milliseconds', async () => {
+        const storage = getDriver();
+        const payment = makePayment({
+          tenantId: 'tenant-a',
+          createdAt: fixtureTime(0.001),
+          updatedAt: fixtureTime(2.999),
+        });
+        const single = makePayment();
+        await storage.insertRecord('payment', payment);
+        await storage.insertRecord('payment', single);
+        const table = tableNames(prefix).records.payment;
+        const rows: Record<string, unknown>[] = await rawKnex()(table).select('*').orderBy('tenant_key', 'desc');
+        expect(rows.map((row) => [row.id, row.tenant_id, row.tenant_key])).toEqual([
+          [payment.id, 'tenant-a', 'tenant-a'],
+          [single.id, null, ''],
+        ]);
+        expect(Number(rows[0]?.created_at)).toBe(fixtureTime(0.001).getTime());
+        expect(Number(rows[0]?.updated_at)).toBe(fixtureTime(2.999).getTime());
+        expect(Number(rows[0]?.amount)).toBe(payment.amount);
+        expect(rows[0]?.status).toBe('pending');
+        expect(JSON.parse(String(rows[0]?.data))).toMatchObject({ id: payment.id, providerId: payment.providerId });
+      });
+
+      it('insertRecord – metadata values that look like dates stay strings', async () => {
+        const storage = getDriver();
+        const payment = makePayment({ metadata: { createdAt: '2024-01-02T03:04:05.678Z', expiresAt: 'tomorrow' } });
+        await storage.insertRecord('payment', payment);
+        const stored = await storage.getRecord('payment', payment.id, null);
+        expect(stored?.metadata).toEqual({ createdAt: '2024-01-02T03:04:05.678Z', expiresAt: 'tomorrow' });
+      });
+
+      it('insertRecord – an empty tenant id and an over-long provider id are VALIDATION_ERROR, not a database error', async () => {
+        const storage = getDriver();
+        await expect(storage.insertRecord('payment', makePayment({ tenantId: '' }))).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+        });
+        await expect(
+          storage.insertRecord('payment', makePayment({ providerId: 'x'.repeat(256) })),
+        ).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+          context: { field: 'providerId' },
+        });
+      });
+
+      it('acquireLock – a lock name longer than its column works (stored by digest)', async () => {
+        const storage = getDriver();
+        const name = `object:tenant-a:fake:payment:${'p'.repeat(300)}`;
+        const lease = (owner: string) => ({ owner, now: fixtureTime(0), until: fixtureTime(30) });
+        expect(await storage.acquireLock(name, lease('worker-1'))).toBe(true);
+        expect(await storage.acquireLock(name, lease('worker-2'))).toBe(false);
+        expect(await storage.acquireLock(`${name}-other`, lease('worker-2'))).toBe(true);
+        await storage.releaseLock(name, 'worker-1');
+        expect(await storage.acquireLock(name, lease('worker-2'))).toBe(true);
+      });
+
+      if (target.dialect !== 'sqlite') {
+        it('claimOutbox – skips a row another transaction holds locked instead of waiting for it (SKIP LOCKED)', async () => {
+          const storage = getDriver();
+          const held = makeOutboxMessage();
+          const free = makeOutboxMessage();
+          await storage.appendOutbox([held, free]);
+          const table = tableNames(prefix).outbox;
+          const trx = await rawKnex().transaction();
+          try {
+            await trx(table).select('id').where('id', held.id).forUpdate();
+            const started = Date.now();
+            const claimed = await storage.claimOutbox(
+              { owner: 'relay-1', now: fixtureTime(0), until: fixtureTime(30) },
+              10,
+            );
+            expect(claimed.map((message) => message.id)).toEqual([free.id]);
+            expect(Date.now() - started).toBeLessThan(5000);
+          } finally {
+            await trx.rollback();
+          }
+          const later = await storage.claimOutbox(
+            { owner: 'relay-2', now: fixtureTime(1), until: fixtureTime(31) },
+            10,
+          );
+          expect(later.map((message) => message.id)).toEqual([held.id]);
+        });
+      }
+
+      it('transaction – a database error inside fn reaches the caller as a Payable error and rolls back', async () => {
+        const storage = getDriver();
+        const payment = makePayment();
+        await storage.insertRecord('payment', payment);
+        const message = makeOutboxMessage();
+        const outcome = storage.transaction(async (tx) => {
+          await tx.appendOutbox([message]);
+          await tx.appendOutbox([message]); // the same id again
+        });
+        await expect(outcome).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+        expect(await storage.getOutboxMessage(message.id)).toBeNull();
+      });
+
+      it('getWebhookEvent – missing tables are STORAGE_UNAVAILABLE naming migrate', async () => {
+        const storage = new KnexStorageDriver(rawKnex(), undefined, {
+          tablePrefix: 'never_migrated_',
+          destroyOnClose: false,
+        });
+        await expect(storage.getWebhookEvent(newId('evt'))).rejects.toMatchObject({
+          ...UNAVAILABLE,
+          context: { hint: 'migrate' },
+        });
+        await expect(storage.insertWebhookEvent(makeWebhookEvent())).rejects.toMatchObject(UNAVAILABLE);
+        await expect(
+          storage.claimOutbox({ owner: 'relay', now: fixtureTime(0), until: fixtureTime(30) }, 10),
+        ).rejects.toMatchObject(UNAVAILABLE);
+      });
+    },
+  });
+});
+
+describe('KnexStorageDriver when the database is down', () => {
+  const down: [string, () => Knex][] = [
+    ...unreachableTargets(),
+    [
+      'sqlite',
+      () =>
+        sqliteFileTarget('/nonexistent-dir/payable/db.sqlite').connect({ acquireConnectionTimeout: 1000, ...quiet }),
+    ],
+  ];
+
+  it.each(down)(
+    'every operation – %s that cannot be reached rejects with STORAGE_UNAVAILABLE, keeping the cause',
+    async (_name, connect) => {
+      const storage = new KnexStorageDriver(connect());
+      try {
+        await expect(storage.ping()).rejects.toMatchObject(UNAVAILABLE);
+        const error = await storage.insertWebhookEvent(makeWebhookEvent()).catch((e: unknown) => e);
+        expect(error).toMatchObject(UNAVAILABLE);
+        expect((error as Error).cause).toBeDefined();
+        await expect(storage.getRecord('payment', newId('pay'), null)).rejects.toMatchObject(UNAVAILABLE);
+        await expect(
+          storage.claimOutbox({ owner: 'relay', now: fixtureTime(0), until: fixtureTime(30) }, 10),
+        ).rejects.toMatchObject(UNAVAILABLE);
+        await expect(storage.transaction(async () => 1)).rejects.toMatchObject(UNAVAILABLE);
+      } finally {
+        await storage.close();
+      }
+    },
+  );
+
+  it('every operation – a pool that times out acquiring a connection rejects with STORAGE_UNAVAILABLE', async () => {
+    // One connection, held by an open transaction: the next call cannot get one within 300 ms.
+    const knex = sqliteFileTarget(sqliteFile()).connect({ acquireConnectionTimeout: 300, ...quiet });
+    await migrate(knex);
+    const storage = new KnexStorageDriver(knex);
+    const trx = await knex.transaction();
+    try {
+      await expect(storage.getWebhookEvent(newId('evt'))).rejects.toMatchObject(UNAVAILABLE);
+    } finally {
+      await trx.rollback();
+      await storage.close();
+    }
+  });
+});
+
+describe.each([
+  { target: pgTarget(), kill: 'select pg_terminate_backend(?)', self: 'select pg_backend_pid() as id' },
+  { target: mysqlTarget(), kill: 'kill ?', self: 'select connection_id() as id' },
+])('KnexStorageDriver on $target.name when its connection is dropped', ({ target, kill, self }) => {
+  const prefix = uniquePrefix('dr');
+  let admin: Knex;
+
+  beforeAll(async () => {
+    admin = target.connect({ pool: { min: 0, max: 1 } });
+    await migrate(admin, { tablePrefix: prefix });
+  });
+
+  afterAll(async () => {
+    await dropTables(admin, prefix);
+    await admin.destroy();
+  });
+
+  async function connectionId(knex: Knex): Promise<number> {
+    const result = (await knex.raw(self)) as { rows?: { id: unknown }[] } | [{ id: unknown }[]];
+    const rows = Array.isArray(result) ? result[0] : result.rows;
+    return Number(rows?.[0]?.id);
+  }
+
+  it('the next call after the server ends an idle connection succeeds on a new one or is STORAGE_UNAVAILABLE', async () => {
+    const knex = target.connect({ pool: { min: 1, max: 1 }, ...quiet });
+    const storage = new KnexStorageDriver(knex, undefined, { tablePrefix: prefix });
+    try {
+      const event = makeWebhookEvent();
+      await storage.insertWebhookEvent(event);
+      await admin.raw(kill, [await connectionId(knex)]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const outcome = await storage.getWebhookEvent(event.id).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      if ('error' in outcome) expect(outcome.error).toMatchObject(UNAVAILABLE);
+      else expect(outcome.value).toEqual(event);
+      // Either way the driver recovers on a fresh connection.
+      expect(await storage.getWebhookEvent(event.id)).toEqual(event);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('a transaction whose connection is killed mid-way rejects with STORAGE_UNAVAILABLE and stores nothing', async () => {
+    const knex = target.connect({ pool: { min: 1, max: 1 }, ...quiet });
+    const storage = new KnexStorageDriver(knex, undefined, { tablePrefix: prefix });
+    try {
+      const id = await connectionId(knex);
+      const payment = makePayment();
+      const outcome = storage.transaction(async (tx) => {
+        await tx.insertRecord('payment', payment);
+        await admin.raw(kill, [id]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await tx.appendOutbox([makeOutboxMessage()]);
+      });
+      await expect(outcome).rejects.toMatchObject(UNAVAILABLE);
+      expect(await storage.getRecord('payment', payment.id, null)).toBeNull();
+    } finally {
+      await storage.close();
+    }
+  });
+});
