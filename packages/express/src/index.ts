@@ -1,0 +1,1 @@
+export { type PayableRouterOptions, payableRouter } from './payable-router.js';

@@ -1,0 +1,1 @@
+export { type PayablePluginOptions, payablePlugin } from './payable-plugin.js';
