@@ -15,22 +15,11 @@ import {
   type Target,
   uniquePrefix,
   unreachableTargets,
+  allTableNames,
+  dropPrefixedTables,
 } from './support/targets.js';
 
 const UNAVAILABLE = { code: 'STORAGE_UNAVAILABLE', httpStatus: 503 };
-
-function allTableNames(prefix: string): string[] {
-  const tables = tableNames(prefix);
-  return [
-    ...Object.values(tables.records),
-    tables.webhookEvents,
-    tables.outbox,
-    tables.idempotencyKeys,
-    tables.locks,
-    tables.l402SpentTokens,
-    tables.l402RootKeys,
-  ];
-}
 
 /** Empties every Payable table (not the schema version): one statement on PostgreSQL, deletes elsewhere. */
 async function clearTables(knex: Knex, target: Target, prefix: string): Promise<void> {
@@ -40,11 +29,6 @@ async function clearTables(knex: Knex, target: Target, prefix: string): Promise<
     return;
   }
   for (const table of tables) await knex(table).del();
-}
-
-async function dropTables(knex: Knex, prefix: string): Promise<void> {
-  for (const table of [...allTableNames(prefix), tableNames(prefix).schemaVersion])
-    await knex.schema.dropTableIfExists(table);
 }
 
 beforeAll(async () => {
@@ -88,7 +72,7 @@ describe.each(allTargets())('KnexStorageDriver on $name', (target) => {
   afterAll(async () => {
     if (!shared) return;
     const knex = await shared;
-    await dropTables(knex, prefix);
+    await dropPrefixedTables(knex, prefix);
     await knex.destroy();
   });
 
@@ -271,7 +255,7 @@ describe.each([
   });
 
   afterAll(async () => {
-    await dropTables(admin, prefix);
+    await dropPrefixedTables(admin, prefix);
     await admin.destroy();
   });
 

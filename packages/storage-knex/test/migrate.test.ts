@@ -23,6 +23,7 @@ import {
   type Target,
   uniquePrefix,
   unreachableTargets,
+  dropPrefixedTables,
 } from './support/targets.js';
 
 const run = promisify(execFile);
@@ -37,23 +38,6 @@ beforeAll(async () => {
 afterAll(() => {
   removeTempDir();
 });
-
-/** Drops every Payable table with `prefix` (the tests share one database per dialect). */
-async function dropTables(knex: Knex, prefix: string): Promise<void> {
-  const tables = tableNames(prefix);
-  for (const table of [
-    ...Object.values(tables.records),
-    tables.webhookEvents,
-    tables.outbox,
-    tables.idempotencyKeys,
-    tables.locks,
-    tables.l402SpentTokens,
-    tables.l402RootKeys,
-    tables.schemaVersion,
-  ]) {
-    await knex.schema.dropTableIfExists(table);
-  }
-}
 
 async function versionRows(knex: Knex, prefix: string): Promise<number[]> {
   const rows: { version: number | string }[] = await knex(tableNames(prefix).schemaVersion)
@@ -189,7 +173,7 @@ describe.each(allTargets())('migrate on $name', (target) => {
     }
     expect(await versionRows(knex, prefix)).toEqual([1, 2]);
     expect(await schemaVersion(knex, { tablePrefix: prefix })).toBe(SCHEMA_VERSION);
-    await dropTables(knex, prefix);
+    await dropPrefixedTables(knex, prefix);
   });
 
   it('migrate – re-running is a no-op that keeps every row', async () => {
@@ -210,7 +194,7 @@ describe.each(allTargets())('migrate on $name', (target) => {
     });
     expect(await versionRows(knex, prefix)).toEqual([1, 2]);
     expect(await storage.getRecord('payment', stored.id, null)).toEqual(stored);
-    await dropTables(knex, prefix);
+    await dropPrefixedTables(knex, prefix);
   });
 
   it('migrate – unique keys hold for rows without a tenant (NULL tenant_id) at the database level', async () => {
@@ -263,7 +247,7 @@ describe.each(allTargets())('migrate on $name', (target) => {
     // Another tenant is another key.
     await knex(tables.l402SpentTokens).insert({ ...tokenRow, tenant_id: 't1', tenant_key: 't1' });
     expect(Number((await knex(tables.l402SpentTokens).count({ n: '*' }).first())?.n)).toBe(2);
-    await dropTables(knex, prefix);
+    await dropPrefixedTables(knex, prefix);
   });
 
   it('migrate – upgrading from the first released schema (v1) with data in it loses nothing', async () => {
@@ -336,7 +320,7 @@ describe.each(allTargets())('migrate on $name', (target) => {
       (await latest.insertRecord('payment', payment({ providerId: (payments[1] as PaymentRecord).providerId })))
         .inserted,
     ).toBe(false);
-    await dropTables(knex, prefix);
+    await dropPrefixedTables(knex, prefix);
   });
 
   it('migrate – refuses a version outside 1..SCHEMA_VERSION and an unsafe table prefix', async () => {
@@ -378,7 +362,7 @@ describe.each(shared)('concurrent migrate on $name', (target) => {
       const storage = new KnexStorageDriver(first, undefined, { tablePrefix: prefix, destroyOnClose: false });
       const stored = payment();
       expect((await storage.insertRecord('payment', stored)).inserted).toBe(true);
-      await dropTables(first, prefix);
+      await dropPrefixedTables(first, prefix);
     } finally {
       await Promise.all(instances.map((knex) => knex.destroy()));
     }
@@ -404,7 +388,7 @@ describe.each(shared)('concurrent migrate on $name', (target) => {
     try {
       expect(await versionRows(knex, prefix)).toEqual([1, 2]);
       expect(await schemaVersion(knex, { tablePrefix: prefix })).toBe(SCHEMA_VERSION);
-      await dropTables(knex, prefix);
+      await dropPrefixedTables(knex, prefix);
     } finally {
       await knex.destroy();
     }

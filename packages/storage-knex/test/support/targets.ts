@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tableNames } from '@payable/storage-knex';
 import knexFactory, { type Knex } from 'knex';
 
 /** The PostgreSQL database the tests use (created when missing). */
@@ -156,4 +157,25 @@ export function unreachableTargets(): [string, () => Knex][] {
         }),
     ],
   ];
+}
+
+/** Every Payable table with `prefix` (not the schema-version table). */
+export function allTableNames(prefix: string): string[] {
+  const tables = tableNames(prefix);
+  return [
+    ...Object.values(tables.records),
+    tables.webhookEvents,
+    tables.outbox,
+    tables.idempotencyKeys,
+    tables.locks,
+    tables.l402SpentTokens,
+    tables.l402RootKeys,
+  ];
+}
+
+/** Drops every Payable table with `prefix`, schema version included (the tests share one database per dialect). */
+export async function dropPrefixedTables(knex: Knex, prefix: string): Promise<void> {
+  for (const table of [...allTableNames(prefix), tableNames(prefix).schemaVersion]) {
+    await knex.schema.dropTableIfExists(table);
+  }
 }
