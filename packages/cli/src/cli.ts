@@ -1,4 +1,6 @@
 #!/usr/bin/env node
 import { runCli } from './run-cli.js';
 
-process.exitCode = await runCli(process.argv.slice(2));
+void runCli(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

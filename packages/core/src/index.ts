@@ -59,6 +59,9 @@ export {
 } from './queue/types.js';
 export { createHttpHandler } from './http/create-http-handler.js';
 export { createNodeListener, type NodeListenerOptions, type NodeRequestListener } from './http/node-listener.js';
+export { headersOf, queryOf, splitRequestUrl } from './http/node-request.js';
+export { bodyTooLargeError, type RequestBodyResult, readRequestBody } from './http/read-body.js';
+export { errorResponse, writeNodeResponse } from './http/responses.js';
 export {
   DEFAULT_BODY_LIMIT,
   type HttpHandler,
@@ -98,6 +101,8 @@ export type {
   StorageDriver,
   StorageSession,
   StoredIdempotencyKey,
+  StoredL402RootKey,
+  StoredL402SpentToken,
   StoredOutboxMessage,
   StoredWebhookEvent,
   WebhookEventPatch,
@@ -167,3 +172,23 @@ export { canTransition } from './records/transitions.js';
 export { isKnownCurrency } from './validation/schemas.js';
 export { hmacSha256Hex, timingSafeEqualString } from './util/timing-safe.js';
 export { toWebhookEventView } from './webhooks/inbox.js';
+export type {
+  LightningApi,
+  LightningListener,
+  LightningListenOptions,
+  LightningOptions,
+  ListenBackoff,
+  RateQuote,
+  RateSource,
+} from './lightning/types.js';
+export { FixedRateSource, lockQuote } from './lightning/rates.js';
+export {
+  LIGHTNING_UNDERPAYMENT_TOLERANCE_PPM,
+  type LightningEventState,
+  lightningEventId,
+  lightningSettlementStatus,
+  verifyPreimage,
+} from './lightning/settlement.js';
+export { DEFAULT_LIGHTNING_EXPIRY_SECONDS, isLightningInvoiceDue } from './lightning/lightning-service.js';
+export { settleCursorName } from './lightning/listener.js';
+export type { SettlementStreamOptions, SettlementUpdate } from './provider/types.js';

@@ -1,12 +1,15 @@
-import type { ServerResponse } from 'node:http';
 import {
+  bodyTooLargeError,
   createHttpHandler,
   DEFAULT_BODY_LIMIT,
+  errorResponse,
   type HttpHandlerOptions,
   type HttpRequest,
-  type HttpResponse,
+  headersOf,
   type Payable,
-  PayloadTooLargeError,
+  queryOf,
+  splitRequestUrl,
+  writeNodeResponse,
 } from '@payable/core';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { readBody } from './read-body.js';
@@ -34,11 +37,6 @@ import { readBody } from './read-body.js';
  * ```
  */
 export type PayableRouterOptions = HttpHandlerOptions;
-
-const JSON_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'application/json; charset=utf-8',
-  'cache-control': 'no-store',
-};
 
 /**
  * An Express router (Express 4 and 5) serving every Payable route: webhooks, payments, refunds,
@@ -80,8 +78,8 @@ export function payableRouter(payable: Payable, options: PayableRouterOptions = 
   const router = express.Router();
   router.use(function payableRoutes(req: Request, res: Response, next: NextFunction): void {
     // `req.url` is relative to where the router is mounted (Express strips `req.baseUrl`).
-    const { pathname, search } = splitUrl(req.url);
-    if (!startsWithSegments(segmentsOf(pathname), prefix)) {
+    const { path, search } = splitRequestUrl(req.url);
+    if (!startsWithSegments(segmentsOf(path), prefix)) {
       next();
       return;
     }
@@ -89,28 +87,25 @@ export function payableRouter(payable: Payable, options: PayableRouterOptions = 
       .then(async (read) => {
         if (read.kind === 'aborted') return;
         if (read.kind === 'too-large') {
-          send(res, tooLarge(bodyLimit, read.size), true);
+          writeNodeResponse(res, errorResponse(bodyTooLargeError(bodyLimit, read.size)), { close: true });
           return;
         }
+        // The query as the node:http listener parses it (repeated keys become arrays), independent
+        // of Express's `query parser` setting (`qs` in Express 4, `simple` in Express 5).
         const neutral: HttpRequest = {
           method: req.method,
-          path: pathname,
-          headers: lowercaseHeaders(req.headers),
+          path,
+          headers: headersOf(req.headers),
           rawBody: read.body,
-          query: parseQuery(search),
+          query: queryOf(search),
         };
         const ip = req.ip ?? req.socket.remoteAddress;
         if (ip !== undefined) neutral.ip = ip;
-        send(res, await handler(neutral));
+        writeNodeResponse(res, await handler(neutral));
       })
       .catch(next);
   });
   return router;
-}
-
-function splitUrl(url: string): { pathname: string; search: string } {
-  const q = url.indexOf('?');
-  return q === -1 ? { pathname: url, search: '' } : { pathname: url.slice(0, q), search: url.slice(q + 1) };
 }
 
 /** Path segments without empty ones, as the core splits them (a trailing or doubled slash is tolerated). */
@@ -121,44 +116,4 @@ function segmentsOf(path: string): string[] {
 function startsWithSegments(segments: readonly string[], prefix: readonly string[]): boolean {
   if (segments.length < prefix.length) return false;
   return prefix.every((p, i) => segments[i] === p);
-}
-
-function lowercaseHeaders(headers: Request['headers']): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = value;
-  return out;
-}
-
-/**
- * The query string as the node:http listener parses it (repeated keys become arrays), independent
- * of Express's `query parser` setting (`qs` in Express 4, `simple` in Express 5).
- */
-function parseQuery(search: string): Record<string, string | string[] | undefined> {
-  const query: Record<string, string | string[] | undefined> = {};
-  for (const [key, value] of new URLSearchParams(search)) {
-    const prev = query[key];
-    if (prev === undefined) query[key] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else query[key] = [prev, value];
-  }
-  return query;
-}
-
-function tooLarge(limit: number, size: number): HttpResponse {
-  const error = new PayloadTooLargeError(`Request body is larger than the limit of ${limit} bytes`, {
-    context: { limit, size },
-  });
-  return { status: error.httpStatus, headers: { ...JSON_HEADERS }, body: JSON.stringify(error.toJSON()) };
-}
-
-/** Writes the response as is: no ETag, no content negotiation, the body byte for byte. */
-function send(res: ServerResponse, response: HttpResponse, close = false): void {
-  if (res.headersSent || res.writableEnded) return;
-  const headers: Record<string, string | number> = {
-    ...response.headers,
-    'content-length': Buffer.byteLength(response.body, 'utf8'),
-  };
-  if (close) headers.connection = 'close';
-  res.writeHead(response.status, headers);
-  res.end(response.body);
 }

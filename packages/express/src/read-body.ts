@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { type RequestBodyResult, readRequestBody } from '@payable/core';
 
 /**
  * What reading a request body gave: the bytes (or what a body parser mounted earlier left in
@@ -10,10 +11,7 @@ import type { IncomingMessage } from 'node:http';
  * if (read.kind === 'too-large') answer413(read.size);
  * ```
  */
-export type BodyReadResult =
-  | { kind: 'body'; body: unknown }
-  | { kind: 'too-large'; size: number }
-  | { kind: 'aborted' };
+export type BodyReadResult = Exclude<RequestBodyResult, { kind: 'body' }> | { kind: 'body'; body: unknown };
 
 /** The fields body parsers (body-parser 1.x and 2.x, `express.json()`, `express.raw()`) leave on a request. */
 interface ParsedRequest extends IncomingMessage {
@@ -42,11 +40,11 @@ function orUndefined(body: unknown): unknown {
 }
 
 /**
- * Read the raw request body, at most `limit` bytes. A `Content-Length` over the limit is refused
- * before reading anything; a body that grows past the limit while streaming is refused as soon as
- * it does, without buffering the rest. When a body parser already consumed the stream, its
- * `req.body` (a parsed object, a string, a Buffer) is handed on as is, so the core can tell the
- * user to mount the Payable router first when it matters (webhooks need the exact bytes).
+ * Read the raw request body, at most `limit` bytes, with the core's `readRequestBody` (a body over
+ * the limit is refused as soon as it is known, without buffering the rest). When a body parser
+ * already consumed the stream, its `req.body` (a parsed object, a string, a Buffer) is handed on as
+ * is, so the core can tell the user to mount the Payable router first when it matters (webhooks
+ * need the exact bytes).
  *
  * @example
  * ```ts
@@ -56,42 +54,5 @@ function orUndefined(body: unknown): unknown {
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyReadResult> {
   if (bodyAlreadyRead(req)) return Promise.resolve({ kind: 'body', body: orUndefined((req as ParsedRequest).body) });
-
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve({ kind: 'too-large', size: declared });
-
-  return new Promise<BodyReadResult>((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (result: BodyReadResult): void => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer | string): void => {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      size += buf.byteLength;
-      if (size > limit) {
-        chunks.length = 0;
-        settle({ kind: 'too-large', size });
-        // Keep draining without buffering, so the client can read the 413.
-        req.resume();
-        return;
-      }
-      chunks.push(buf);
-    };
-    const onEnd = (): void => settle({ kind: 'body', body: size === 0 ? undefined : Buffer.concat(chunks, size) });
-    const onError = (): void => settle({ kind: 'aborted' });
-    // 'close' before 'end': the client went away mid-body.
-    const onClose = (): void => settle({ kind: 'aborted' });
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
+  return readRequestBody(req, limit);
 }

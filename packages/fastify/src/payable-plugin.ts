@@ -1,13 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import {
+  bodyTooLargeError,
   createHttpHandler,
   DEFAULT_BODY_LIMIT,
+  errorResponse,
   type HttpHandlerOptions,
   type HttpRequest,
   type HttpResponse,
+  headersOf,
   isPayableError,
   type Payable,
-  PayloadTooLargeError,
+  queryOf,
+  splitRequestUrl,
   ValidationError,
 } from '@payable/core';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -40,11 +44,6 @@ export interface PayablePluginOptions extends HttpHandlerOptions {
   /** The facade `createPayable(...)` returned. */
   payable: Payable;
 }
-
-const JSON_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'application/json; charset=utf-8',
-  'cache-control': 'no-store',
-};
 
 /** Fastify's media type grammar (RFC 9110 tokens): a header it would refuse with 415 before any parser runs. */
 const TOKEN = /^[\w!#$%&'*+.^`|~-]+$/;
@@ -93,38 +92,32 @@ const payableFastify: FastifyPluginAsync<PayablePluginOptions> = async (instance
 
   // Body reading errors become Payable's JSON errors; anything else goes to the app's error handler.
   instance.setErrorHandler((error: FastifyError, _request, reply) => {
-    if (isPayableError(error)) return sendResponse(reply, errorBody(error));
+    if (isPayableError(error)) return sendResponse(reply, errorResponse(error));
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
-      const tooLarge = new PayloadTooLargeError(`Request body is larger than the limit of ${bodyLimit} bytes`, {
-        context: { limit: bodyLimit },
-      });
       reply.header('connection', 'close');
-      return sendResponse(reply, errorBody(tooLarge));
+      return sendResponse(reply, errorResponse(bodyTooLargeError(bodyLimit)));
     }
     if (typeof error.code === 'string' && error.code.startsWith('FST_ERR_CTP_') && (error.statusCode ?? 500) < 500) {
       const invalid = new ValidationError(`Invalid body: ${error.message}`, {
         context: { field: 'body', reason: error.message },
       });
-      return sendResponse(reply, errorBody(invalid));
+      return sendResponse(reply, errorResponse(invalid));
     }
     throw error;
   });
 
   const route = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const url = request.url;
-    const q = url.indexOf('?');
-    const headers: Record<string, string | string[] | undefined> = {};
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value !== undefined) headers[name.toLowerCase()] = value;
-    }
+    const { path, search } = splitRequestUrl(request.url);
+    const headers = headersOf(request.headers);
     const original = originalContentType.get(request.raw);
     if (original !== undefined) headers['content-type'] = original;
     const neutral: HttpRequest = {
       method: request.method,
-      path: q === -1 ? url : url.slice(0, q),
+      path,
       headers,
       rawBody: rawBodyOf(request.body),
-      query: parseQuery(q === -1 ? '' : url.slice(q + 1)),
+      // The query as the node:http listener parses it (repeated keys become arrays).
+      query: queryOf(search),
       ip: request.ip,
     };
     return sendResponse(reply, await handler(neutral));
@@ -173,22 +166,6 @@ export const payablePlugin: FastifyPluginAsync<PayablePluginOptions> = fp(payabl
 function rawBodyOf(body: unknown): unknown {
   if (Buffer.isBuffer(body) && body.length === 0) return undefined;
   return body;
-}
-
-/** The query string as the node:http listener parses it (repeated keys become arrays). */
-function parseQuery(search: string): Record<string, string | string[] | undefined> {
-  const query: Record<string, string | string[] | undefined> = {};
-  for (const [key, value] of new URLSearchParams(search)) {
-    const prev = query[key];
-    if (prev === undefined) query[key] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else query[key] = [prev, value];
-  }
-  return query;
-}
-
-function errorBody(error: { httpStatus: number; toJSON(): unknown }): HttpResponse {
-  return { status: error.httpStatus, headers: { ...JSON_HEADERS }, body: JSON.stringify(error.toJSON()) };
 }
 
 function sendResponse(reply: FastifyReply, response: HttpResponse): FastifyReply {

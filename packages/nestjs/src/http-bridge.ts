@@ -1,13 +1,20 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
+  bodyTooLargeError,
   createHttpHandler,
   DEFAULT_BODY_LIMIT,
+  errorResponse,
   type HttpHandler,
   type HttpRequest,
   type HttpResponse,
+  headersOf,
   InvalidWebhookPayloadError,
   PayloadTooLargeError,
+  queryOf,
+  readRequestBody,
+  splitRequestUrl,
   ValidationError,
+  writeNodeResponse,
 } from '@payable/core';
 import {
   All,
@@ -30,7 +37,6 @@ import {
   routeHandler,
 } from './controller-handlers.js';
 import { assertModuleOptions, type PayableModuleOptions } from './options.js';
-import { readStream } from './read-stream.js';
 import { PAYABLE_CONTROLLER, PAYABLE_MODULE_OPTIONS } from './tokens.js';
 
 /**
@@ -52,11 +58,6 @@ const FASTIFY_ROUTE_CONFIG_METADATA = '__fastify_route_config__';
 const ROUTE_MARK = 'payableRoute';
 /** Characters with a meaning in Express (path-to-regexp) or Fastify (find-my-way) route paths. */
 const ROUTE_SYNTAX = /[:*?(){}[\]\\+!]/;
-
-const JSON_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'application/json; charset=utf-8',
-  'cache-control': 'no-store',
-};
 
 const FASTIFY_METHODS: ReadonlyArray<
   readonly [Exclude<ControllerHandlerName, 'all'>, (path: string | string[]) => MethodDecorator]
@@ -291,23 +292,19 @@ export class PayableHttpBridge implements OnModuleInit {
         send(res, this.tooLarge(size, failure?.kind === 'too-large' ? failure.parserLimit : undefined), true);
         return;
       }
-      const { pathname, search } = splitUrl(view.url);
+      const { path, search } = splitRequestUrl(view.url);
       const neutral: HttpRequest = {
         method: view.method,
-        path: this.neutralPath(pathname, view.mount),
-        headers: lowercaseHeaders(view.headers),
+        path: this.neutralPath(path, view.mount),
+        headers: headersOf(view.headers),
         rawBody: body.body,
-        query: parseQuery(search),
+        query: queryOf(search),
       };
       if (view.ip !== undefined) neutral.ip = view.ip;
       const response = await this.handler(neutral);
       send(res, body.bytes ? response : withRawBodyHint(response));
-    } catch {
-      send(res, {
-        status: 500,
-        headers: { ...JSON_HEADERS },
-        body: JSON.stringify({ error: 'INTERNAL_ERROR', message: 'Internal error', context: {} }),
-      });
+    } catch (error) {
+      send(res, errorResponse(error));
     }
   }
 
@@ -370,7 +367,7 @@ export class PayableHttpBridge implements OnModuleInit {
     }
     if (!consumed(view.stream)) {
       // No Nest parser took this content type: read the bytes here.
-      const read = await readStream(view.stream, this.bodyLimit);
+      const read = await readRequestBody(view.stream, this.bodyLimit);
       if (read.kind === 'body') return { kind: 'body', body: read.body, bytes: true };
       return read;
     }
@@ -391,7 +388,7 @@ export class PayableHttpBridge implements OnModuleInit {
    * catch-all comes last).
    */
   private ownsExpressRequest(req: ExpressRequestLike): boolean {
-    const pathname = splitUrl(req.originalUrl ?? req.url ?? '/').pathname;
+    const pathname = splitRequestUrl(req.originalUrl ?? req.url ?? '/').path;
     const mount = segmentsOf(this.mount ?? this.prefix);
     const segments = segmentsOf(pathname);
     if (segments.length < mount.length) return false;
@@ -410,14 +407,14 @@ export class PayableHttpBridge implements OnModuleInit {
   }
 
   private tooLarge(size: number | undefined, parserLimit: number | undefined): HttpResponse {
-    const parserIsStricter = parserLimit !== undefined && parserLimit < this.bodyLimit;
-    const limit = parserIsStricter ? parserLimit : this.bodyLimit;
-    const message = parserIsStricter
-      ? `Request body is larger than the limit of ${parserLimit} bytes of Nest's body parser; raise it up to ` +
-        `Payable's bodyLimit (${this.bodyLimit} bytes) with app.useBodyParser('json', { limit: ${this.bodyLimit} })`
-      : `Request body is larger than the limit of ${this.bodyLimit} bytes`;
-    const error = new PayloadTooLargeError(message, { context: size === undefined ? { limit } : { limit, size } });
-    return { status: error.httpStatus, headers: { ...JSON_HEADERS }, body: JSON.stringify(error.toJSON()) };
+    if (parserLimit === undefined || parserLimit >= this.bodyLimit) {
+      return errorResponse(bodyTooLargeError(this.bodyLimit, size));
+    }
+    const message =
+      `Request body is larger than the limit of ${parserLimit} bytes of Nest's body parser; raise it up to ` +
+      `Payable's bodyLimit (${this.bodyLimit} bytes) with app.useBodyParser('json', { limit: ${this.bodyLimit} })`;
+    const context = size === undefined ? { limit: parserLimit } : { limit: parserLimit, size };
+    return errorResponse(new PayloadTooLargeError(message, { context }));
   }
 }
 
@@ -476,11 +473,6 @@ function fastifyMount(routeUrl: string | undefined): string | undefined {
   return routeUrl.endsWith('*') ? routeUrl.slice(0, -1).replace(/\/$/, '') : routeUrl;
 }
 
-function splitUrl(url: string): { pathname: string; search: string } {
-  const q = url.indexOf('?');
-  return q === -1 ? { pathname: url, search: '' } : { pathname: url.slice(0, q), search: url.slice(q + 1) };
-}
-
 function segmentsOf(path: string): string[] {
   return path.split('/').filter((s) => s.length > 0);
 }
@@ -498,23 +490,6 @@ function dropSegments(path: string, count: number): string {
     if (seen === count) return path.slice(i);
   }
   return '';
-}
-
-function lowercaseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = value;
-  return out;
-}
-
-function parseQuery(search: string): Record<string, string | string[] | undefined> {
-  const query: Record<string, string | string[] | undefined> = {};
-  for (const [key, value] of new URLSearchParams(search)) {
-    const prev = query[key];
-    if (prev === undefined) query[key] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else query[key] = [prev, value];
-  }
-  return query;
 }
 
 function declaredLength(headers: IncomingHttpHeaders): number | undefined {
@@ -613,13 +588,5 @@ function send(res: unknown, response: HttpResponse, close = false): void {
     res.send(response.body);
     return;
   }
-  const node = res as ServerResponse;
-  if (node.headersSent || node.writableEnded) return;
-  const headers: Record<string, string | number> = {
-    ...response.headers,
-    'content-length': Buffer.byteLength(response.body, 'utf8'),
-  };
-  if (close) headers.connection = 'close';
-  node.writeHead(response.status, headers);
-  node.end(response.body);
+  writeNodeResponse(res as ServerResponse, response, { close });
 }

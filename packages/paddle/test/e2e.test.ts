@@ -1,14 +1,8 @@
-import { once } from 'node:events';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { createPayable, type HttpHandlerOptions, MemoryStorageDriver, type Payable } from '@payable/core';
-import { payableRouter } from '@payable/express';
-import { payablePlugin } from '@payable/fastify';
+import { createPayable, MemoryStorageDriver, type Payable } from '@payable/core';
+import { ADAPTERS, type AdapterServer, startAdapterServer } from '@payable/test-support';
 import { waitFor } from '@payable/testing';
-import Fastify from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PaddleProvider } from '../src/index.js';
-import { startNestServer } from './nest-server.js';
 import { type PaddleDelivery, PaddleSimulator } from './simulator/paddle-simulator.js';
 
 /**
@@ -17,61 +11,16 @@ import { type PaddleDelivery, PaddleSimulator } from './simulator/paddle-simulat
  * MemoryStorageDriver and the inline queue.
  */
 
-// Express (and its types) as @payable/express has them: this package lists express without @types.
-const express = createRequire(new URL('../../express/package.json', import.meta.url))(
-  'express',
-) as typeof import('../../express/node_modules/@types/express/index.js');
-
 const sim = await PaddleSimulator.start();
 afterAll(() => sim.close());
 
 const TOKEN = 'e2e-admin-token';
 const OLD_SECRET = sim.webhookSecrets[0] as string;
 
-interface Server {
-  /** Base URL of the Payable routes, without a trailing slash. */
-  url: string;
-  close(): Promise<void>;
-}
-
-type Mount = (payable: Payable, options: HttpHandlerOptions) => Promise<Server>;
-
-const adapters: [string, Mount][] = [
-  [
-    'express (payableRouter)',
-    async (payable, options) => {
-      const app = express();
-      app.use('/payable', payableRouter(payable, options));
-      app.use(express.json());
-      const server = app.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const { port } = server.address() as AddressInfo;
-      return {
-        url: `http://127.0.0.1:${port}/payable`,
-        close: () =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      };
-    },
-  ],
-  [
-    'fastify (payablePlugin)',
-    async (payable, options) => {
-      const app = Fastify();
-      await app.register(payablePlugin, { payable, ...options, prefix: '/payable' });
-      const base = await app.listen({ port: 0, host: '127.0.0.1' });
-      return { url: `${base}/payable`, close: () => app.close() };
-    },
-  ],
-  ['nestjs (PayableModule)', startNestServer],
-];
-
 type Json = Record<string, unknown>;
 
 async function send(
-  server: Server,
+  server: AdapterServer,
   method: string,
   path: string,
   body?: unknown,
@@ -90,20 +39,23 @@ async function send(
 }
 
 /** Paddle POSTs the notification to the destination, over HTTP. */
-async function notify(server: Server, delivery: PaddleDelivery): Promise<{ status: number; json: Json }> {
+async function notify(server: AdapterServer, delivery: PaddleDelivery): Promise<{ status: number; json: Json }> {
   const { status, body } = await sim.deliver(`${server.url}/webhooks/paddle`, delivery);
   return { status, json: JSON.parse(body) as Json };
 }
 
-describe.each(adapters)('Paddle end to end on %s', (_name, mount) => {
+describe.each(ADAPTERS)('Paddle end to end on %s', (adapter) => {
   let payable: Payable;
-  let server: Server;
+  let server: AdapterServer;
 
   beforeEach(async () => {
     sim.webhookSecrets = [OLD_SECRET];
     const paddle = new PaddleProvider({ paddle: sim.sdk(), webhookSecret: OLD_SECRET });
     payable = createPayable({ providers: { paddle }, storage: new MemoryStorageDriver() });
-    server = await mount(payable, { authorize: (req) => req.headers.authorization === `Bearer ${TOKEN}` });
+    server = await startAdapterServer(adapter, payable, {
+      prefix: '/payable',
+      authorize: (req) => req.headers.authorization === `Bearer ${TOKEN}`,
+    });
   });
 
   afterEach(async () => {

@@ -15,6 +15,8 @@ import {
   type StorageDriver,
   type StorageSession,
   type StoredIdempotencyKey,
+  type StoredL402RootKey,
+  type StoredL402SpentToken,
   type StoredOutboxMessage,
   type StoredWebhookEvent,
   type WebhookEventPatch,
@@ -39,6 +41,8 @@ import {
   eventToRow,
   idempotencyPatchToRow,
   idempotencyToRow,
+  l402RootKeyToRow,
+  l402SpentToRow,
   LIMITS,
   num,
   outboxPatchToRow,
@@ -46,6 +50,7 @@ import {
   recordToRow,
   rowToEvent,
   rowToIdempotency,
+  rowToL402RootKey,
   rowToOutbox,
   rowToRecord,
   tenantKey,
@@ -602,6 +607,81 @@ export class KnexStorageDriver implements StorageDriver {
         .where({ name: lockKey(name), owner })
         .del();
     });
+  }
+
+  // Cursors -----------------------------------------------------------------------------------
+
+  /** The value stored under `name`, or `null` (needs schema version 3). */
+  async getCursor(name: string): Promise<string | null> {
+    return this.#run(async (db) => {
+      const row = (await db(this.#tables.cursors).select('value').where('name', lockKey(name)).first()) as
+        | Row
+        | undefined;
+      return row === undefined ? null : String(row.value);
+    });
+  }
+
+  /** Store `value` under `name`: update the row, or insert it (a concurrent insert turns into an update). */
+  async setCursor(name: string, value: string): Promise<void> {
+    const key = lockKey(name);
+    const table = this.#tables.cursors;
+    const updatedAt = toMs(this.clock.now());
+    await this.#run(async (db) => {
+      for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
+        const changed = await db(table).where('name', key).update({ value, updated_at: updatedAt });
+        if (num(changed) > 0) return;
+        if (await insertUnique(db, this.#dialect, table, { name: key, value, updated_at: updatedAt }, ['name'])) return;
+      }
+      throw new StorageUnavailableError('The cursor kept changing under concurrent writers; retry.', {
+        context: { driver: this.name },
+      });
+    });
+  }
+
+  // L402 --------------------------------------------------------------------------------------
+
+  /** Store a root key unless its `id` exists (the primary key decides); whether this call stored it. */
+  async putL402RootKey(row: StoredL402RootKey): Promise<{ inserted: boolean }> {
+    const values = l402RootKeyToRow(row);
+    return this.#run(async (db) => ({
+      inserted: await insertUnique(db, this.#dialect, this.#tables.l402RootKeys, values, ['id']),
+    }));
+  }
+
+  /** The root key stored under `id`, or `null`. */
+  async getL402RootKey(id: string): Promise<StoredL402RootKey | null> {
+    return this.#run(async (db) => {
+      const rows: Row[] = await db(this.#tables.l402RootKeys).select('*').where('id', id);
+      return rows[0] ? rowToL402RootKey(rows[0]) : null;
+    });
+  }
+
+  /** Delete a root key (revocation); whether one was deleted. */
+  async deleteL402RootKey(id: string): Promise<boolean> {
+    return this.#run(async (db) => num(await db(this.#tables.l402RootKeys).where('id', id).del()) > 0);
+  }
+
+  /** Delete root keys whose `expiresAt` is at or before `before`; how many were deleted. */
+  async purgeL402RootKeys(before: Date): Promise<number> {
+    const at = toMs(before);
+    return this.#run(async (db) => num(await db(this.#tables.l402RootKeys).where('expires_at', '<=', at).del()));
+  }
+
+  /** Record a spent payment hash: the unique (tenant, payment hash) lets exactly one insert win. */
+  async insertL402SpentToken(row: StoredL402SpentToken): Promise<{ inserted: boolean }> {
+    const values = l402SpentToRow(row);
+    return this.#run(async (db) => ({
+      inserted: await insertUnique(db, this.#dialect, this.#tables.l402SpentTokens, values, [
+        'tenant_key',
+        'payment_hash',
+      ]),
+    }));
+  }
+
+  /** Delete spent hashes recorded at or before `before`; how many were deleted. */
+  async purgeL402SpentTokens(before: Date): Promise<number> {
+    const at = toMs(before);
+    return this.#run(async (db) => num(await db(this.#tables.l402SpentTokens).where('spent_at', '<=', at).del()));
   }
 
   // Idempotency -------------------------------------------------------------------------------

@@ -8,14 +8,15 @@ import { DEFAULT_TABLE_PREFIX, tableNames, type TableNames } from './tables.js';
 /**
  * The schema version this release of `@payable/storage-knex` creates: `migrate(knex)` brings a
  * database up to it. Versions only ever add (tables, columns, indexes), so a driver of this release
- * works on any schema at version 1 or later.
+ * works on any schema at version 1 or later, except for what a later step adds: `getCursor` and
+ * `setCursor` need version 3 (the `cursors` table).
  *
  * @example
  * ```ts
  * if ((await schemaVersion(knex)) < SCHEMA_VERSION) await migrate(knex);
  * ```
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Options of {@link migrate}.
@@ -234,8 +235,23 @@ const V2: MigrationStep = {
   },
 };
 
+/** Version 3 (additive): durable stream positions (the Lightning settlement listener's settle index). */
+const V3: MigrationStep = {
+  version: 3,
+  name: 'cursors',
+  async up(ctx) {
+    await ctx.createTable(ctx.tables.cursors, (t, c) => {
+      c.key('name', 191).notNullable().primary();
+      // Tenants are part of the name (as with locks); the column keeps every table tenant-aware.
+      c.key('tenant_id', 191).nullable();
+      t.text('value').notNullable();
+      c.time('updated_at').notNullable();
+    });
+  },
+};
+
 /** Every step, in version order. */
-const STEPS: readonly MigrationStep[] = [V1, V2];
+const STEPS: readonly MigrationStep[] = [V1, V2, V3];
 
 function columnHelpers(table: Knex.CreateTableBuilder | Knex.AlterTableBuilder, dialect: KnexDialect): ColumnHelpers {
   return {
@@ -313,7 +329,7 @@ function sleep(ms: number): Promise<void> {
 /**
  * Create or upgrade Payable's tables: the billing tables (customers, payments, refunds,
  * subscriptions, invoices, checkouts) and the system tables (webhook events, outbox, idempotency
- * keys, locks, L402 spent tokens and root keys), with the unique keys that carry deduplication and
+ * keys, locks, cursors, L402 spent tokens and root keys), with the unique keys that carry deduplication and
  * an index for every query `KnexStorageDriver` makes.
  *
  * Steps are versioned and recorded in `<prefix>schema_version`; each run applies the steps not yet
@@ -327,7 +343,7 @@ function sleep(ms: number): Promise<void> {
  * import { KnexStorageDriver, migrate } from '@payable/storage-knex';
  *
  * const db = knex({ client: 'better-sqlite3', connection: { filename: './payable.db' }, useNullAsDefault: true });
- * await migrate(db); // { previousVersion: 0, version: 2, applied: [1, 2] }
+ * await migrate(db); // { previousVersion: 0, version: 3, applied: [1, 2, 3] }
  * const storage = new KnexStorageDriver(db);
  * ```
  */

@@ -5,6 +5,8 @@ import {
   type OutboxPatch,
   type PayableEventType,
   type StoredIdempotencyKey,
+  type StoredL402RootKey,
+  type StoredL402SpentToken,
   type StoredOutboxMessage,
   type StoredWebhookEvent,
   type WebhookEventPatch,
@@ -325,6 +327,59 @@ export function outboxPatchToRow(patch: OutboxPatch): Row {
   if (patch.lastError !== undefined) row.last_error = patch.lastError;
   if (patch.deliveredAt !== undefined) row.delivered_at = toMsOrNull(patch.deliveredAt);
   return row;
+}
+
+// L402 ----------------------------------------------------------------------------------------
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Refuse an L402 key that is not 64 lowercase hex characters (a sha256 or a payment hash). */
+export function checkHex64(fieldName: string, value: string): void {
+  if (typeof value !== 'string' || !HEX64.test(value)) {
+    throw new ValidationError(`${fieldName} must be 64 lowercase hex characters.`, {
+      context: { field: fieldName, reason: 'invalid' },
+    });
+  }
+}
+
+/** The row of a stored L402 root key. */
+export function l402RootKeyToRow(key: StoredL402RootKey): Row {
+  checkHex64('id', key.id);
+  if (typeof key.rootKey !== 'string' || key.rootKey.length === 0) {
+    throw new ValidationError('rootKey must be a non-empty string.', {
+      context: { field: 'rootKey', reason: 'empty' },
+    });
+  }
+  tenantKey(key.tenantId);
+  return {
+    id: key.id,
+    tenant_id: key.tenantId ?? null,
+    root_key: key.rootKey,
+    created_at: toMs(key.createdAt),
+    expires_at: toMsOrNull(key.expiresAt),
+  };
+}
+
+/** The L402 root key a row holds. */
+export function rowToL402RootKey(row: Row): StoredL402RootKey {
+  return {
+    id: str(row.id),
+    tenantId: strOrNull(row.tenant_id),
+    rootKey: str(row.root_key),
+    createdAt: dateOf(row.created_at),
+    expiresAt: dateOrNull(row.expires_at),
+  };
+}
+
+/** The row of a spent L402 payment hash. */
+export function l402SpentToRow(token: StoredL402SpentToken): Row {
+  checkHex64('paymentHash', token.paymentHash);
+  return {
+    tenant_id: token.tenantId ?? null,
+    tenant_key: tenantKey(token.tenantId),
+    payment_hash: token.paymentHash,
+    spent_at: toMs(token.spentAt),
+  };
 }
 
 // Cursors -------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ export interface TableNames {
   idempotencyKeys: string;
   /** Named leases for per-object serialization across processes: `payable_locks`. */
   locks: string;
+  /** Durable stream positions (e.g. a Lightning node's settle index): `payable_cursors` (schema v3). */
+  cursors: string;
   /** L402 payment hashes already redeemed (replay protection): `payable_l402_spent_tokens`. */
   l402SpentTokens: string;
   /** L402 macaroon root keys: `payable_l402_root_keys`. */
@@ -70,6 +72,7 @@ export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
     outbox: `${prefix}outbox`,
     idempotencyKeys: `${prefix}idempotency_keys`,
     locks: `${prefix}locks`,
+    cursors: `${prefix}cursors`,
     l402SpentTokens: `${prefix}l402_spent_tokens`,
     l402RootKeys: `${prefix}l402_root_keys`,
     schemaVersion: `${prefix}schema_version`,
@@ -84,6 +87,7 @@ export function allTables(tables: TableNames): string[] {
     tables.outbox,
     tables.idempotencyKeys,
     tables.locks,
+    tables.cursors,
     tables.l402SpentTokens,
     tables.l402RootKeys,
     tables.schemaVersion,

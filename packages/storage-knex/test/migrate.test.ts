@@ -157,7 +157,7 @@ describe.each(allTargets())('migrate on $name', (target) => {
     const prefix = uniquePrefix('mc');
     expect(await schemaVersion(knex, { tablePrefix: prefix })).toBe(0);
     const result = await migrate(knex, { tablePrefix: prefix });
-    expect(result).toEqual({ previousVersion: 0, version: SCHEMA_VERSION, applied: [1, 2] });
+    expect(result).toEqual({ previousVersion: 0, version: SCHEMA_VERSION, applied: [1, 2, 3] });
     const tables = tableNames(prefix);
     for (const table of [
       ...Object.values(tables.records),
@@ -165,13 +165,14 @@ describe.each(allTargets())('migrate on $name', (target) => {
       tables.outbox,
       tables.idempotencyKeys,
       tables.locks,
+      tables.cursors,
       tables.l402SpentTokens,
       tables.l402RootKeys,
     ]) {
       expect(await knex.schema.hasTable(table), table).toBe(true);
       expect(await knex.schema.hasColumn(table, 'tenant_id'), `${table}.tenant_id`).toBe(true);
     }
-    expect(await versionRows(knex, prefix)).toEqual([1, 2]);
+    expect(await versionRows(knex, prefix)).toEqual([1, 2, 3]);
     expect(await schemaVersion(knex, { tablePrefix: prefix })).toBe(SCHEMA_VERSION);
     await dropPrefixedTables(knex, prefix);
   });
@@ -192,7 +193,7 @@ describe.each(allTargets())('migrate on $name', (target) => {
       version: SCHEMA_VERSION,
       applied: [],
     });
-    expect(await versionRows(knex, prefix)).toEqual([1, 2]);
+    expect(await versionRows(knex, prefix)).toEqual([1, 2, 3]);
     expect(await storage.getRecord('payment', stored.id, null)).toEqual(stored);
     await dropPrefixedTables(knex, prefix);
   });
@@ -295,9 +296,9 @@ describe.each(allTargets())('migrate on $name', (target) => {
     expect(await migrate(knex, { tablePrefix: prefix })).toEqual({
       previousVersion: 1,
       version: SCHEMA_VERSION,
-      applied: [2],
+      applied: [2, 3],
     });
-    expect(await versionRows(knex, prefix)).toEqual([1, 2]);
+    expect(await versionRows(knex, prefix)).toEqual([1, 2, 3]);
 
     const latest = new KnexStorageDriver(knex, undefined, { tablePrefix: prefix, destroyOnClose: false });
     expect(await latest.getRecord('customer', buyer.id, 'tenant-a')).toEqual(buyer);
@@ -355,10 +356,10 @@ describe.each(shared)('concurrent migrate on $name', (target) => {
     try {
       const results = await Promise.all(instances.map((knex) => migrate(knex, { tablePrefix: prefix })));
       const applied = results.flatMap((result) => result.applied).sort();
-      expect(applied).toEqual([1, 2]);
+      expect(applied).toEqual([1, 2, 3]);
       for (const result of results) expect(result.version).toBe(SCHEMA_VERSION);
       const [first] = instances as [Knex];
-      expect(await versionRows(first, prefix)).toEqual([1, 2]);
+      expect(await versionRows(first, prefix)).toEqual([1, 2, 3]);
       const storage = new KnexStorageDriver(first, undefined, { tablePrefix: prefix, destroyOnClose: false });
       const stored = payment();
       expect((await storage.insertRecord('payment', stored)).inserted).toBe(true);
@@ -382,11 +383,11 @@ describe.each(shared)('concurrent migrate on $name', (target) => {
       ),
     );
     const results = outputs.map(({ stdout }) => JSON.parse(stdout.trim()) as { version: number; applied: number[] });
-    expect(results.flatMap((result) => result.applied).sort()).toEqual([1, 2]);
+    expect(results.flatMap((result) => result.applied).sort()).toEqual([1, 2, 3]);
     for (const result of results) expect(result.version).toBe(SCHEMA_VERSION);
     const knex = target.connect();
     try {
-      expect(await versionRows(knex, prefix)).toEqual([1, 2]);
+      expect(await versionRows(knex, prefix)).toEqual([1, 2, 3]);
       expect(await schemaVersion(knex, { tablePrefix: prefix })).toBe(SCHEMA_VERSION);
       await dropPrefixedTables(knex, prefix);
     } finally {

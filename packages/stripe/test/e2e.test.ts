@@ -1,15 +1,8 @@
-import { once } from 'node:events';
-import type { Server as HttpServer } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { createPayable, type HttpHandlerOptions, MemoryStorageDriver, type Payable } from '@payable/core';
-import { payableRouter } from '@payable/express';
-import { payablePlugin } from '@payable/fastify';
+import { createPayable, MemoryStorageDriver, type Payable } from '@payable/core';
 import { StripeProvider } from '@payable/stripe';
+import { ADAPTERS, type AdapterServer, startAdapterServer } from '@payable/test-support';
 import { waitFor } from '@payable/testing';
-import Fastify from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startNestServer } from './nest-server.js';
 import { type SimDelivery, StripeSimulator } from './simulator/index.js';
 
 /**
@@ -17,57 +10,13 @@ import { type SimDelivery, StripeSimulator } from './simulator/index.js';
  * signed Stripe webhooks, MemoryStorageDriver and the inline queue.
  */
 
-// express is a dev dependency without its types (@types/express) here: load it untyped, narrowly.
-interface ExpressApp {
-  use(path: string, handler: unknown): void;
-  use(handler: unknown): void;
-  listen(port: number, host: string): HttpServer;
-}
-const express = createRequire(import.meta.url)('express') as { (): ExpressApp; json(): unknown };
-
 const sim = await StripeSimulator.start();
 afterAll(() => sim.close());
 
 const TOKEN = 'e2e-admin-token';
 
-interface Server {
-  /** Base URL of the Payable routes, without a trailing slash. */
-  url: string;
-  close(): Promise<void>;
-}
-
-type Mount = (payable: Payable, options: HttpHandlerOptions) => Promise<Server>;
-
-const adapters: [string, Mount][] = [
-  [
-    'express (payableRouter)',
-    async (payable, options) => {
-      const app = express();
-      app.use('/payable', payableRouter(payable, options));
-      app.use(express.json());
-      const server = app.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const { port } = server.address() as AddressInfo;
-      return {
-        url: `http://127.0.0.1:${port}/payable`,
-        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-      };
-    },
-  ],
-  [
-    'fastify (payablePlugin)',
-    async (payable, options) => {
-      const app = Fastify();
-      await app.register(payablePlugin, { payable, ...options, prefix: '/payable' });
-      const base = await app.listen({ port: 0, host: '127.0.0.1' });
-      return { url: `${base}/payable`, close: () => app.close() };
-    },
-  ],
-  ['nestjs (PayableModule)', startNestServer],
-];
-
 async function send(
-  server: Server,
+  server: AdapterServer,
   method: string,
   path: string,
   body?: string,
@@ -85,13 +34,13 @@ async function send(
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-function postWebhook(server: Server, delivery: SimDelivery) {
+function postWebhook(server: AdapterServer, delivery: SimDelivery) {
   return send(server, 'POST', '/webhooks/stripe', delivery.rawBody, delivery.headers);
 }
 
-describe.each(adapters)('Stripe end to end on %s', (_name, mount) => {
+describe.each(ADAPTERS)('Stripe end to end on %s', (adapter) => {
   let payable: Payable;
-  let server: Server;
+  let server: AdapterServer;
 
   beforeEach(async () => {
     const stripe = new StripeProvider({
@@ -101,7 +50,10 @@ describe.each(adapters)('Stripe end to end on %s', (_name, mount) => {
       maxNetworkRetries: 0,
     });
     payable = createPayable({ providers: { stripe }, storage: new MemoryStorageDriver() });
-    server = await mount(payable, { authorize: (req) => req.headers.authorization === `Bearer ${TOKEN}` });
+    server = await startAdapterServer(adapter, payable, {
+      prefix: '/payable',
+      authorize: (req) => req.headers.authorization === `Bearer ${TOKEN}`,
+    });
   });
 
   afterEach(async () => {

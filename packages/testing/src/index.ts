@@ -67,3 +67,13 @@ export {
   type HttpConformanceSetup,
   httpConformance,
 } from './conformance/http.js';
+export {
+  type LndSimChannel,
+  type LndSimInvoiceState,
+  type LndSimPayOptions,
+  type LndSimRequest,
+  LndSimulator,
+  type LndSimulatorEncodeInvoice,
+  type LndSimulatorInvoiceFields,
+  type LndSimulatorOptions,
+} from './lnd-simulator/lnd-simulator.js';

@@ -31,6 +31,8 @@ import {
   subscribeSchema,
 } from '../validation/schemas.js';
 import { DEFAULT_INBOX, WebhookInbox } from '../webhooks/inbox.js';
+import { DEFAULT_LIGHTNING_EXPIRY_SECONDS, LightningService } from '../lightning/lightning-service.js';
+import type { LightningQuote } from '../records/types.js';
 import { describeError, guardStorage, type PayableContext } from './context.js';
 import {
   OPERATION_CAPABILITY,
@@ -72,6 +74,7 @@ class PayableFacade implements Payable {
   readonly queue;
   readonly clock;
   readonly webhooks: WebhookInbox;
+  readonly lightning: LightningService;
   private readonly ctx: PayableContext;
   private readonly store: RecordStore;
   private readonly idempotency: IdempotencyService | null;
@@ -114,6 +117,7 @@ class PayableFacade implements Payable {
       ...DEFAULT_INBOX,
       ...options.webhooks,
     });
+    this.lightning = new LightningService(this.ctx, this.store, this.webhooks, options.lightning ?? {});
     if (options.outbox) this.outboxSettings = { ...DEFAULT_OUTBOX, ...options.outbox };
     if (this.storage && options.worker !== false) {
       this.queue
@@ -135,6 +139,7 @@ class PayableFacade implements Payable {
     try {
       await this.webhooks.sweep();
       await this.idempotency?.purge();
+      await this.lightning.expire();
     } catch (error) {
       this.ctx.logger.warn({ error: describeError(error) }, 'maintenance round failed');
     }
@@ -206,7 +211,14 @@ class PayableFacade implements Payable {
     const result = await guardStorage(() =>
       storage.transaction(async (tx) => {
         const applied: ApplyResult = await applyProviderObject(
-          { session: tx, store: this.store, clock: this.clock, tenantId: r.tenantId, provider: r.name },
+          {
+            session: tx,
+            store: this.store,
+            clock: this.clock,
+            tenantId: r.tenantId,
+            provider: r.name,
+            settlementProof: r.provider.settlementProof ?? 'preimage',
+          },
           object,
         );
         const messages = outboxMessagesFor(applied, this.clock.now());
@@ -293,24 +305,48 @@ class PayableFacade implements Payable {
     switch (operation) {
       case 'charge': {
         const i = parseInput(chargeSchema, input, 'charge');
+        const lightning = (p.capabilities as readonly Capability[]).includes('lightning');
+        if (i.descriptionHash !== undefined && !lightning) {
+          throw new ValidationError(`Invalid charge: descriptionHash is for Lightning providers, not "${r.name}".`, {
+            context: { field: 'descriptionHash', reason: 'lightning_only' },
+          });
+        }
+        const fiat = lightning && i.currency !== 'BTC';
+        if (fiat && !this.lightning.canQuote) {
+          // Fails before the idempotency key is taken (a configuration error, not a request outcome).
+          throw new ValidationError(
+            `A Lightning charge in ${i.currency} needs a rate source: createPayable({ lightning: { rates } }), or charge in BTC (satoshis).`,
+            { context: { field: 'currency', reason: 'no_rate_source', currency: i.currency } },
+          );
+        }
         return async (key) => {
           const customerProviderId = await this.customerProviderId(r, i.customerId);
+          // Lightning: fiat is priced in satoshis once, and the quote is locked on the record.
+          const quote: LightningQuote | null = fiat ? await this.lightning.quote(i.amount, i.currency) : null;
           const paid = await this.call(r, 'charge', () =>
             p.charge?.(
               {
-                amount: i.amount,
-                currency: i.currency,
+                amount: quote ? quote.sats : i.amount,
+                currency: quote ? 'BTC' : i.currency,
                 customerProviderId,
                 description: i.description ?? null,
                 metadata: i.metadata ?? {},
-                expiresIn: i.expiresIn ?? null,
+                // The invoice expiry is the payment's expiry, exactly.
+                expiresIn: i.expiresIn ?? (lightning ? DEFAULT_LIGHTNING_EXPIRY_SECONDS : null),
                 capture: i.capture ?? true,
+                ...(lightning ? { descriptionHash: i.descriptionHash ?? null } : {}),
               },
               this.providerCtx(r, key),
             ),
           );
+          const details = paid.lightning && quote ? { ...paid.lightning, quote } : paid.lightning;
           return created(
-            await this.record(r, { kind: 'payment', ...paid, metadata: paid.metadata ?? i.metadata ?? {} }),
+            await this.record(r, {
+              kind: 'payment',
+              ...paid,
+              ...(details === undefined ? {} : { lightning: details }),
+              metadata: paid.metadata ?? i.metadata ?? {},
+            }),
           );
         };
       }
@@ -496,7 +532,7 @@ class PayableFacade implements Payable {
       ? await guardStorage(() => this.store.get(storage, 'payment', id, options.tenantId ?? null))
       : null;
     if (!found) throw new NotFoundError(`No payment "${id}".`, { context: { id } });
-    return found;
+    return this.lightning.expireIfDue(found);
   }
 
   async listPayments(query: Parameters<Payable['listPayments']>[0] = {}) {
@@ -506,7 +542,7 @@ class PayableFacade implements Payable {
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       throw new ValidationError('limit must be an integer from 1 to 100.', { context: { field: 'limit' } });
     }
-    return guardStorage(() =>
+    const page = await guardStorage(() =>
       this.store.list(storage, 'payment', {
         tenantId: query.tenantId ?? null,
         limit,
@@ -516,6 +552,10 @@ class PayableFacade implements Payable {
         ...(query.cursor ? { cursor: query.cursor } : {}),
       }),
     );
+    // Lightning invoices past their expiry read (and are stored) as expired.
+    const data = [];
+    for (const payment of page.data) data.push(await this.lightning.expireIfDue(payment));
+    return { ...page, data: query.status ? data.filter((payment) => payment.status === query.status) : data };
   }
 
   on(type: Parameters<Payable['on']>[0], handler: Parameters<Payable['on']>[1]): () => void {
@@ -580,6 +620,7 @@ class PayableFacade implements Payable {
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    await this.lightning.close();
     await this.relay?.stop();
     await this.queue.close();
   }

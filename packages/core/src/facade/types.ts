@@ -14,6 +14,7 @@ import type {
   SubscriptionRecord,
 } from '../records/types.js';
 import type { StorageDriver, WebhookEventStatus } from '../storage/types.js';
+import type { LightningApi, LightningOptions } from '../lightning/types.js';
 
 /** The `providers` map given to `createPayable`: registered name → provider. */
 export type ProviderMap = Record<string, PaymentProvider>;
@@ -36,10 +37,15 @@ export interface ChargeInput {
   customerId?: string;
   description?: string;
   metadata?: Metadata;
-  /** Seconds until the payment expires (Lightning invoices: exactly the invoice expiry). */
+  /** Seconds until the payment expires (Lightning invoices: exactly the invoice expiry; default 3600). */
   expiresIn?: number;
   /** `false` to authorize only, where the provider supports it. Default `true`. */
   capture?: boolean;
+  /**
+   * Lightning only: SHA-256 (64 hex) of a description given out of band, committed to in the
+   * invoice instead of `description` (LNURL-pay).
+   */
+  descriptionHash?: string;
 }
 
 /** Input of `payable.refund`. No `amount` refunds the rest of the payment. */
@@ -254,6 +260,8 @@ export interface PayableOptions<P extends ProviderMap = ProviderMap> {
   };
   /** `false` in web-only processes: do not register the queue workers here (default `true`). */
   worker?: boolean;
+  /** Lightning: the rate source that prices fiat charges in satoshis. */
+  lightning?: LightningOptions;
   outbox?: {
     /** Attempts before a message is marked dead (default 10). */
     maxAttempts?: number;
@@ -342,7 +350,10 @@ export interface Payable<P extends ProviderMap = ProviderMap> {
     query?: InvoiceQuery,
     options?: OperationOptions<ProviderNamesWith<P, 'invoices'>>,
   ): Promise<Page<InvoiceRecord>>;
-  /** A stored payment, or `NOT_FOUND` (the provider is not asked). */
+  /**
+   * A stored payment, or `NOT_FOUND` (the provider is not asked). A pending Lightning payment read
+   * at or after its `expiresAt` is `expired` (and stored so, with a `payment.expired` event).
+   */
   getPayment(id: string, options?: { tenantId?: string | null }): Promise<PaymentRecord>;
   listPayments(query?: PaymentQuery): Promise<Page<PaymentRecord>>;
 
@@ -359,6 +370,8 @@ export interface Payable<P extends ProviderMap = ProviderMap> {
   readonly webhooks: WebhooksApi;
   /** The outbox relay; `OUTBOX_STORAGE_REQUIRED` without storage. */
   outbox(): OutboxRelay;
+  /** Lightning: settlement listeners (LND), invoice expiry, fiat quotes. */
+  readonly lightning: LightningApi;
   health(): Promise<HealthReport>;
   /** Delete idempotency keys past their retention (also done by the periodic sweep). Returns how many. */
   purgeIdempotencyKeys(): Promise<number>;

@@ -14,6 +14,8 @@ import type {
   PaymentQuery,
   ReceiveInput,
 } from '../facade/types.js';
+import { headersOf } from './node-request.js';
+import { errorResponse, JSON_HEADERS } from './responses.js';
 import {
   DEFAULT_BODY_LIMIT,
   type HttpHandler,
@@ -21,11 +23,6 @@ import {
   type HttpRequest,
   type HttpResponse,
 } from './types.js';
-
-const JSON_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'application/json; charset=utf-8',
-  'cache-control': 'no-store',
-};
 
 /** Who may call a route: webhook and health routes are public, the rest need `authorize`. */
 type Access = 'public' | 'management';
@@ -218,14 +215,10 @@ function buildRoutes(payable: Payable, options: HttpHandlerOptions): Route[] {
 // Requests
 
 function normalizeRequest(req: HttpRequest): HttpRequest {
-  const headers: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers ?? {})) {
-    if (value !== undefined) headers[name.toLowerCase()] = value;
-  }
   const normalized: HttpRequest = {
     method: String(req.method ?? 'GET').toUpperCase(),
     path: typeof req.path === 'string' ? req.path : '/',
-    headers,
+    headers: headersOf(req.headers ?? {}),
     rawBody: req.rawBody,
     query: req.query ?? {},
   };
@@ -433,35 +426,6 @@ function queryLimit(query: HttpRequest['query']): number | undefined {
 
 function json(status: number, value: unknown): HttpResponse {
   return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify(value) };
-}
-
-function retryAfter(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(Math.max(0, Math.ceil(value)));
-  if (typeof value === 'string' && value.trim().length > 0) return value.trim();
-  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toUTCString();
-  return undefined;
-}
-
-function errorResponse(error: unknown, extraHeaders: Record<string, string> = {}): HttpResponse {
-  const headers: Record<string, string> = { ...JSON_HEADERS, ...extraHeaders };
-  if (!isPayableError(error)) {
-    return {
-      status: 500,
-      headers,
-      body: JSON.stringify({ error: 'INTERNAL_ERROR', message: 'Internal error', context: {} }),
-    };
-  }
-  const after = retryAfter(error.context.retryAfter);
-  if (after !== undefined && (error.httpStatus === 429 || error.httpStatus === 503)) headers['retry-after'] = after;
-  else if (error.code === 'RATE_LIMITED') headers['retry-after'] = '1';
-  let body: string;
-  try {
-    body = JSON.stringify(error.toJSON());
-  } catch {
-    // A context that cannot be serialized (a cycle, a bigint) must not turn into a 500.
-    body = JSON.stringify({ error: error.code, message: error.message, context: {} });
-  }
-  return { status: error.httpStatus, headers, body };
 }
 
 function safeHook(fn: () => void): void {

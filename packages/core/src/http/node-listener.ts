@@ -1,14 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PayloadTooLargeError } from '../errors/classes.js';
 import type { Payable } from '../facade/types.js';
 import { createHttpHandler } from './create-http-handler.js';
-import {
-  DEFAULT_BODY_LIMIT,
-  type HttpHandler,
-  type HttpHandlerOptions,
-  type HttpRequest,
-  type HttpResponse,
-} from './types.js';
+import { headersOf, queryOf } from './node-request.js';
+import { bodyTooLargeError, readRequestBody } from './read-body.js';
+import { errorResponse, writeNodeResponse } from './responses.js';
+import { DEFAULT_BODY_LIMIT, type HttpHandler, type HttpHandlerOptions, type HttpRequest } from './types.js';
 
 /**
  * Options of `createNodeListener`: the handler's options. `bodyLimit` is also enforced while the
@@ -59,99 +55,25 @@ export function createNodeListener(
     } catch {
       url = new URL('http://localhost/');
     }
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > bodyLimit) {
-      refuseTooLarge(req, res, bodyLimit, declared);
-      return;
-    }
-
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer | string) => {
-      if (done) return;
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      size += buf.byteLength;
-      if (size > bodyLimit) {
-        done = true;
-        chunks.length = 0;
-        refuseTooLarge(req, res, bodyLimit, size);
+    readRequestBody(req, bodyLimit).then((read) => {
+      if (read.kind === 'aborted') return;
+      if (read.kind === 'too-large') {
+        writeNodeResponse(res, errorResponse(bodyTooLargeError(bodyLimit, read.size)), { close: true });
         return;
       }
-      chunks.push(buf);
-    });
-    req.on('error', () => {
-      done = true;
-    });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
       const neutral: HttpRequest = {
         method: req.method ?? 'GET',
         path: url.pathname,
-        headers: lowercaseHeaders(req.headers),
-        rawBody: size === 0 ? undefined : Buffer.concat(chunks, size),
-        query: parseQuery(url.searchParams),
+        headers: headersOf(req.headers),
+        rawBody: read.body,
+        query: queryOf(url.searchParams),
       };
       const ip = req.socket.remoteAddress;
       if (ip !== undefined) neutral.ip = ip;
       handler(neutral).then(
-        (response) => send(res, response),
-        () => send(res, internalError()),
+        (response) => writeNodeResponse(res, response),
+        (error: unknown) => writeNodeResponse(res, errorResponse(error)),
       );
     });
   };
-}
-
-function lowercaseHeaders(headers: IncomingMessage['headers']): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = value;
-  return out;
-}
-
-function parseQuery(params: URLSearchParams): Record<string, string | string[] | undefined> {
-  const query: Record<string, string | string[] | undefined> = {};
-  for (const [key, value] of params) {
-    const prev = query[key];
-    if (prev === undefined) query[key] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else query[key] = [prev, value];
-  }
-  return query;
-}
-
-function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number, size: number): void {
-  const error = new PayloadTooLargeError(`Request body is larger than the limit of ${limit} bytes`, {
-    context: { limit, size },
-  });
-  // Keep draining (without buffering) so the client can read the answer, then close the connection.
-  req.resume();
-  send(
-    res,
-    {
-      status: error.httpStatus,
-      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-      body: JSON.stringify(error.toJSON()),
-    },
-    true,
-  );
-}
-
-function internalError(): HttpResponse {
-  return {
-    status: 500,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-    body: JSON.stringify({ error: 'INTERNAL_ERROR', message: 'Internal error', context: {} }),
-  };
-}
-
-function send(res: ServerResponse, response: HttpResponse, close = false): void {
-  if (res.headersSent || res.writableEnded) return;
-  const headers: Record<string, string | number> = {
-    ...response.headers,
-    'content-length': Buffer.byteLength(response.body, 'utf8'),
-  };
-  if (close) headers.connection = 'close';
-  res.writeHead(response.status, headers);
-  res.end(response.body);
 }

@@ -192,10 +192,15 @@ export interface ProviderChargeInput {
   customerProviderId: string | null;
   description: string | null;
   metadata: Metadata;
-  /** Seconds until the payment expires (Lightning invoices). */
+  /** Seconds until the payment expires (Lightning invoices: the invoice expiry, exactly). */
   expiresIn: number | null;
   /** `false` to authorize only and capture later, where supported. */
   capture: boolean;
+  /**
+   * Lightning: SHA-256 (64 hex) of a description given out of band, written in the invoice's `h`
+   * field instead of `description` (LNURL-pay). Only set for providers with the `lightning` capability.
+   */
+  descriptionHash?: string | null;
 }
 
 /** Refund input handed to a provider. */
@@ -240,6 +245,43 @@ export interface ProviderInvoiceQuery {
   customerProviderId: string | null;
   subscriptionProviderId: string | null;
   limit: number;
+}
+
+/**
+ * One message of a provider's settlement stream (LND's invoice subscription), ready for the inbox.
+ *
+ * @example
+ * ```ts
+ * const update: SettlementUpdate = { event, payload: line, cursor: '42' };
+ * ```
+ */
+export interface SettlementUpdate {
+  /** The normalized event; its id is stable across redeliveries, e.g. `lnd:<payment_hash>:settled`. */
+  event: NormalizedEvent;
+  /** The message as received (stored as the event's raw payload). */
+  payload: string;
+  /**
+   * The stream position to resume after, once this update is durably stored (LND: the settle
+   * index); `null` when the update moves no position (an invoice added, held or canceled).
+   */
+  cursor: string | null;
+}
+
+/**
+ * What `subscribeSettlements` receives.
+ *
+ * @example
+ * ```ts
+ * for await (const update of lnd.subscribeSettlements({ cursor: '41', signal })) store(update);
+ * ```
+ */
+export interface SettlementStreamOptions {
+  /** Resume after this position (from a `SettlementUpdate.cursor`); `null` streams from now on. */
+  cursor: string | null;
+  /** Aborted to stop the stream. */
+  signal: AbortSignal;
+  /** Called once the stream is established, before the updates it delivers. */
+  onConnected?: () => void;
 }
 
 /** A provider's view of its own health, for `/health` and `payable doctor`. */
@@ -291,6 +333,21 @@ export interface PaymentProvider<C extends Capability = Capability> {
 
   /** Reachability and warnings (e.g. zero inbound liquidity). */
   health?(): Promise<ProviderHealth>;
+
+  /**
+   * Lightning: how a settlement is proven. `'preimage'` (the default for a provider with the
+   * `lightning` capability): Payable credits a settlement only with a preimage whose SHA-256 is the
+   * payment hash. `'none'`: the provider cannot return preimages (a custodial service), so Payable
+   * credits on its verified word; a preimage it does send must still match.
+   */
+  readonly settlementProof?: 'preimage' | 'none';
+
+  /**
+   * Lightning nodes without webhooks (LND): the invoice updates, resumed after `options.cursor`.
+   * The iterable ends or throws when the connection drops; `payable.lightning.listen()` feeds each
+   * update into the webhook inbox, records its cursor, and reconnects with backoff.
+   */
+  subscribeSettlements?(options: SettlementStreamOptions): AsyncIterable<SettlementUpdate>;
 }
 
 /** The capabilities a provider type declares. */

@@ -2,6 +2,7 @@ import type { Clock } from '../clock/types.js';
 import type { DomainEvent } from '../facade/types.js';
 import type { JsonValue, ProviderObject } from '../provider/types.js';
 import type { StorageSession, StoredOutboxMessage } from '../storage/types.js';
+import { settleLightningPayment } from '../lightning/settlement.js';
 import { newId } from '../util/ids.js';
 import type { RecordStore } from './record-store.js';
 import { canTransition } from './transitions.js';
@@ -34,6 +35,8 @@ export interface ApplyScope {
   clock: Clock;
   tenantId: string | null;
   provider: string;
+  /** How the provider proves Lightning settlements (its `settlementProof`; default `'preimage'`). */
+  settlementProof?: 'preimage' | 'none';
 }
 
 /** What applying a provider object did. */
@@ -169,7 +172,10 @@ function merge(
     const m = merged as unknown as PaymentRecord;
     m.amountRefunded = Math.max(e.amountRefunded, m.amountRefunded);
     if (e.lightning && m.lightning) {
-      m.lightning = { ...e.lightning, ...m.lightning, preimage: m.lightning.preimage ?? e.lightning.preimage };
+      // Field by field: a view that lacks a detail (the quote, the preimage) keeps the stored one.
+      const lightning: Record<string, unknown> = { ...e.lightning };
+      for (const [key, value] of Object.entries(m.lightning)) if (value !== null) lightning[key] = value;
+      m.lightning = lightning as unknown as PaymentRecord['lightning'];
     }
   }
   if (Object.keys(incoming.metadata).length === 0) merged.metadata = existing.metadata;
@@ -188,6 +194,14 @@ export async function upsertRecord<K extends RecordKind>(
 ): Promise<ApplyResult<K>> {
   const { session, store } = scope;
   const existing = await store.find(session, kind, scope.tenantId, scope.provider, incoming.providerId, true);
+  if (kind === 'payment') {
+    // Lightning: Payable checks the preimage and decides paid/underpaid itself (throws when refused).
+    incoming = settleLightningPayment(
+      existing as PaymentRecord | null,
+      incoming as PaymentRecord,
+      scope.settlementProof ?? 'preimage',
+    ) as RecordByKind[K];
+  }
   if (!existing) {
     const fresh = { ...incoming, id: incoming.id || newId(ID_PREFIX[kind], scope.clock.now().getTime()) };
     const result = await store.insert(session, kind, fresh);

@@ -8,6 +8,8 @@ import type {
   StorageDriver,
   StorageSession,
   StoredIdempotencyKey,
+  StoredL402RootKey,
+  StoredL402SpentToken,
   StoredOutboxMessage,
   StoredWebhookEvent,
   WebhookEventPatch,
@@ -147,6 +149,10 @@ class MemoryEngine {
   readonly #events = new Map<string, StoredWebhookEvent>();
   readonly #eventRefs = new Map<string, string>();
   readonly #locks = new Map<string, { owner: string; until: Date }>();
+  readonly #cursors = new Map<string, string>();
+  readonly #l402RootKeys = new Map<string, StoredL402RootKey>();
+  /** uniqueKey(tenantId, paymentHash) → row */
+  readonly #l402Spent = new Map<string, StoredL402SpentToken>();
   readonly #idempotency = new Map<string, StoredIdempotencyKey>();
   readonly #outbox = new Map<string, StoredOutboxMessage>();
   #journal: Undo[] | null = null;
@@ -386,6 +392,64 @@ class MemoryEngine {
     if (this.#locks.get(name)?.owner === owner) this.#remove(this.#locks, name);
   }
 
+  // Cursors -----------------------------------------------------------------------------------
+
+  getCursor(name: string): string | null {
+    return this.#cursors.get(name) ?? null;
+  }
+
+  setCursor(name: string, value: string): void {
+    this.#put(this.#cursors, name, value);
+  }
+
+  // L402 --------------------------------------------------------------------------------------
+
+  putL402RootKey(row: StoredL402RootKey): { inserted: boolean } {
+    if (this.#l402RootKeys.has(row.id)) return { inserted: false };
+    this.#put(this.#l402RootKeys, row.id, copy(row));
+    return { inserted: true };
+  }
+
+  getL402RootKey(id: string): StoredL402RootKey | null {
+    const row = this.#l402RootKeys.get(id);
+    return row ? copy(row) : null;
+  }
+
+  deleteL402RootKey(id: string): boolean {
+    if (!this.#l402RootKeys.has(id)) return false;
+    this.#remove(this.#l402RootKeys, id);
+    return true;
+  }
+
+  purgeL402RootKeys(before: Date): number {
+    let purged = 0;
+    for (const [id, row] of [...this.#l402RootKeys]) {
+      if (row.expiresAt !== null && row.expiresAt.getTime() <= before.getTime()) {
+        this.#remove(this.#l402RootKeys, id);
+        purged += 1;
+      }
+    }
+    return purged;
+  }
+
+  insertL402SpentToken(row: StoredL402SpentToken): { inserted: boolean } {
+    const key = uniqueKey(row.tenantId, row.paymentHash);
+    if (this.#l402Spent.has(key)) return { inserted: false };
+    this.#put(this.#l402Spent, key, copy(row));
+    return { inserted: true };
+  }
+
+  purgeL402SpentTokens(before: Date): number {
+    let purged = 0;
+    for (const [key, row] of [...this.#l402Spent]) {
+      if (row.spentAt.getTime() <= before.getTime()) {
+        this.#remove(this.#l402Spent, key);
+        purged += 1;
+      }
+    }
+    return purged;
+  }
+
   // Idempotency -------------------------------------------------------------------------------
 
   insertIdempotencyKey(row: StoredIdempotencyKey): { inserted: boolean; row: StoredIdempotencyKey } {
@@ -557,6 +621,38 @@ abstract class MemorySession implements StorageSession {
 
   releaseLock(name: string, owner: string): Promise<void> {
     return this.run(() => this.engine.releaseLock(name, owner));
+  }
+
+  getCursor(name: string): Promise<string | null> {
+    return this.run(() => this.engine.getCursor(name));
+  }
+
+  setCursor(name: string, value: string): Promise<void> {
+    return this.run(() => this.engine.setCursor(name, value));
+  }
+
+  putL402RootKey(row: StoredL402RootKey): Promise<{ inserted: boolean }> {
+    return this.run(() => this.engine.putL402RootKey(row));
+  }
+
+  getL402RootKey(id: string): Promise<StoredL402RootKey | null> {
+    return this.run(() => this.engine.getL402RootKey(id));
+  }
+
+  deleteL402RootKey(id: string): Promise<boolean> {
+    return this.run(() => this.engine.deleteL402RootKey(id));
+  }
+
+  purgeL402RootKeys(before: Date): Promise<number> {
+    return this.run(() => this.engine.purgeL402RootKeys(before));
+  }
+
+  insertL402SpentToken(row: StoredL402SpentToken): Promise<{ inserted: boolean }> {
+    return this.run(() => this.engine.insertL402SpentToken(row));
+  }
+
+  purgeL402SpentTokens(before: Date): Promise<number> {
+    return this.run(() => this.engine.purgeL402SpentTokens(before));
   }
 
   insertIdempotencyKey(row: StoredIdempotencyKey): Promise<{ inserted: boolean; row: StoredIdempotencyKey }> {

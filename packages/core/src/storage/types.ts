@@ -112,6 +112,29 @@ export interface ProviderRef {
   providerId: string;
 }
 
+/**
+ * An L402 token's root key as stored (`id` is the hex sha256 of the token identifier). `rootKey` is
+ * the value the paywall wrote: hex, or ciphertext when the paywall encrypts root keys.
+ */
+export interface StoredL402RootKey {
+  /** Hex sha256 of the macaroon identifier (64 characters): the primary key. */
+  id: string;
+  tenantId: string | null;
+  /** The root key as the paywall encoded it (hex, or ciphertext of it). */
+  rootKey: string;
+  createdAt: Date;
+  /** When the token it signs expires (`purgeL402RootKeys` deletes it after); `null`: never. */
+  expiresAt: Date | null;
+}
+
+/** An L402 payment hash redeemed under the single-use replay policy. (tenantId, paymentHash) is unique. */
+export interface StoredL402SpentToken {
+  tenantId: string | null;
+  /** The token's payment hash, 64 lowercase hex characters. */
+  paymentHash: string;
+  spentAt: Date;
+}
+
 /** A lease claim: who claims, until when, judged at `now`. */
 export interface Lease {
   owner: string;
@@ -169,6 +192,29 @@ export interface StorageSession {
   acquireLock(name: string, lease: Lease): Promise<boolean>;
   releaseLock(name: string, owner: string): Promise<void>;
 
+  // Cursors (durable stream positions, e.g. a Lightning node's settle index)
+  /** The value stored under `name`, or `null` when none was ever set. */
+  getCursor(name: string): Promise<string | null>;
+  /** Store `value` under `name`, replacing what was there (an upsert; last write wins). */
+  setCursor(name: string, value: string): Promise<void>;
+
+  // L402 (root keys of issued tokens; spent payment hashes of single-use tokens)
+  /** Store a root key unless one with this `id` exists (then nothing changes: `inserted` false). */
+  putL402RootKey(row: StoredL402RootKey): Promise<{ inserted: boolean }>;
+  /** The root key stored under `id`, or `null` (never stored, deleted, or purged). */
+  getL402RootKey(id: string): Promise<StoredL402RootKey | null>;
+  /** Delete a root key (revokes its token). Whether one was deleted. */
+  deleteL402RootKey(id: string): Promise<boolean>;
+  /** Delete root keys whose `expiresAt` is at or before `before` (never those without one); returns how many. */
+  purgeL402RootKeys(before: Date): Promise<number>;
+  /**
+   * Record a payment hash as spent. The unique (tenantId, paymentHash) decides, also between
+   * processes: exactly one insert of a hash wins (`inserted` true); every later one is `false`.
+   */
+  insertL402SpentToken(row: StoredL402SpentToken): Promise<{ inserted: boolean }>;
+  /** Delete spent hashes recorded at or before `before`; returns how many. */
+  purgeL402SpentTokens(before: Date): Promise<number>;
+
   // Idempotency
   /** Insert, or return the existing key with the same (tenantId, key). */
   insertIdempotencyKey(row: StoredIdempotencyKey): Promise<{ inserted: boolean; row: StoredIdempotencyKey }>;
@@ -204,7 +250,7 @@ export interface StorageSession {
 
 /**
  * The storage port: durable state for billing records and the system tables (inbox, outbox,
- * idempotency keys, locks). `transaction(fn)` runs `fn` atomically: a state change and its outbox
+ * idempotency keys, locks, cursors, L402 root keys and spent tokens). `transaction(fn)` runs `fn` atomically: a state change and its outbox
  * rows commit together or not at all.
  *
  * @example

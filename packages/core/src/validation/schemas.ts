@@ -31,6 +31,11 @@ export const chargeSchema = z.strictObject({
   metadata: metadata.optional(),
   expiresIn: z.number().int('must be an integer').min(1).max(31_536_000).optional(),
   capture: z.boolean().optional(),
+  descriptionHash: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (a SHA-256)')
+    .transform((h) => h.toLowerCase())
+    .optional(),
 });
 
 /** Schema of `RefundInput`. */

@@ -17,6 +17,7 @@ import type {
 } from '../facade/types.js';
 import type { JsonValue, NormalizedEvent, PayableEventType, PaymentProvider } from '../provider/types.js';
 import { JOB_NAMES, type JobContext } from '../queue/types.js';
+import { isRefusedSettlement } from '../lightning/settlement.js';
 import { applyProviderObject, outboxMessagesFor, type ApplyResult } from '../records/apply.js';
 import type { RecordStore } from '../records/record-store.js';
 import { reviveDates } from '../records/serialize.js';
@@ -140,17 +141,41 @@ export class WebhookInbox implements WebhooksApi {
     if (payload.length === 0) {
       throw new InvalidWebhookPayloadError('The webhook body is empty.', { context: { provider: providerName } });
     }
-    const storage = requireWebhookStorage(this.ctx);
-    const now = this.ctx.clock.now();
+    requireWebhookStorage(this.ctx);
     const event = await provider.verifyWebhook({
       payload,
       headers: normalizeHeaders(input.headers),
       ...(input.signatureHeader ? { signatureHeader: input.signatureHeader } : {}),
-      now,
+      now: this.ctx.clock.now(),
     });
-    const tenantId = input.tenantId ?? null;
+    return this.storeEvent(providerName, input.tenantId ?? null, event, payload.toString('utf8'));
+  }
+
+  /**
+   * Store an event that a trusted source already verified, deduplicated on its id, and dispatch
+   * it: the same processing, outbox and handlers as a webhook. Payable's Lightning listener feeds
+   * a node's settlement stream (read over the node's authenticated connection) through here;
+   * deliveries from outside always go through `receive` and the provider's signature check.
+   */
+  async ingest(input: {
+    provider: string;
+    tenantId?: string | null;
+    event: NormalizedEvent;
+    payload: string;
+  }): Promise<ReceiveResult> {
+    const [providerName] = this.resolveProvider(input.provider);
+    return this.storeEvent(providerName, input.tenantId ?? null, input.event, input.payload);
+  }
+
+  private async storeEvent(
+    providerName: string,
+    tenantId: string | null,
+    event: NormalizedEvent,
+    text: string,
+  ): Promise<ReceiveResult> {
+    const storage = requireWebhookStorage(this.ctx);
+    const now = this.ctx.clock.now();
     const id = newId('wh', now.getTime());
-    const text = payload.toString('utf8');
     const row: StoredWebhookEvent = {
       id,
       tenantId,
@@ -318,8 +343,22 @@ export class WebhookInbox implements WebhooksApi {
         fields: { eventId, provider: claimed.provider, type: claimed.type },
       });
     } catch (error) {
-      await this.fail(storage, claimed, error, job, owner);
-      throw error;
+      // A refused Lightning settlement fails for good at once: retrying cannot change the answer.
+      const refused = isRefusedSettlement(error);
+      if (refused) {
+        this.ctx.logger.error(
+          {
+            eventId,
+            provider: claimed.provider,
+            providerEventId: claimed.providerEventId,
+            reason: error.context.reason,
+            paymentHash: error.context.paymentHash,
+          },
+          'Lightning settlement refused: not credited',
+        );
+      }
+      await this.fail(storage, claimed, error, job, owner, refused);
+      if (!refused) throw error;
     } finally {
       if (lockName) await storage.releaseLock(lockName, owner).catch(() => undefined);
     }
@@ -343,6 +382,7 @@ export class WebhookInbox implements WebhooksApi {
           clock: this.ctx.clock,
           tenantId: claimed.tenantId,
           provider: claimed.provider,
+          settlementProof: provider?.settlementProof ?? 'preimage',
         },
         current,
       );
@@ -387,8 +427,9 @@ export class WebhookInbox implements WebhooksApi {
     error: unknown,
     job: JobContext | null,
     owner: string,
+    permanent = false,
   ): Promise<void> {
-    const final = job ? job.attempt >= job.maxAttempts : claimed.attempts >= this.settings.maxAttempts;
+    const final = permanent || (job ? job.attempt >= job.maxAttempts : claimed.attempts >= this.settings.maxAttempts);
     const now = this.ctx.clock.now();
     const lastError = describeError(error);
     await storage

@@ -168,6 +168,7 @@ export function allTableNames(prefix: string): string[] {
     tables.outbox,
     tables.idempotencyKeys,
     tables.locks,
+    tables.cursors,
     tables.l402SpentTokens,
     tables.l402RootKeys,
   ];

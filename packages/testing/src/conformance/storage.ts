@@ -1,8 +1,10 @@
 import type { StorageDriver } from '@payable/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cursorTests } from './storage/cursors.js';
 import type { DefineTest } from './storage/harness.js';
 import { idempotencyTests } from './storage/idempotency.js';
 import { inboxTests } from './storage/inbox.js';
+import { l402Tests } from './storage/l402.js';
 import { lifecycleTests } from './storage/lifecycle.js';
 import { lockTests } from './storage/locks.js';
 import { outboxTests } from './storage/outbox.js';
@@ -27,7 +29,8 @@ export interface StorageConformanceOptions {
 /**
  * Registers the storage-port conformance suite with vitest: every guarantee of `StorageDriver`
  * (unique keys under concurrency, tenant scoping, pagination, leases and claims, idempotency
- * compare-and-set, outbox order per aggregate, transactions, Date and JSON round-trips). Each test
+ * compare-and-set, outbox order per aggregate, transactions, durable cursors, L402 root keys and
+ * spent payment hashes, Date and JSON round-trips). Each test
  * gets a fresh driver from `makeDriver`. Call it at the top level of a test file.
  *
  * @example
@@ -72,8 +75,10 @@ export function storageConformance(name: string, options: StorageConformanceOpti
     describe('records', () => recordTests(test));
     describe('inbox', () => inboxTests(test));
     describe('locks', () => lockTests(test));
+    describe('cursors', () => cursorTests(test));
     describe('idempotency', () => idempotencyTests(test));
     describe('outbox', () => outboxTests(test));
+    describe('l402', () => l402Tests(test));
     describe('transactions', () => transactionTests(test));
     describe('lifecycle', () => lifecycleTests(test));
 
