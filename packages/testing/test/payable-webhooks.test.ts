@@ -306,6 +306,43 @@ describe('processing', () => {
   });
 });
 
+describe('re-fetched events', () => {
+  /** A provider whose webhooks only prove an id (like OpenNode's): the core re-fetches before acting. */
+  class RefetchingFake extends FakeProvider {
+    override async verifyWebhook(input: Parameters<FakeProvider['verifyWebhook']>[0]) {
+      return { ...(await super.verifyWebhook(input)), refetch: true };
+    }
+  }
+
+  it('handlers run for the state the provider reports, never for what the delivery claims', async () => {
+    const clock = new TestClock();
+    const fake = new RefetchingFake({ clock });
+    const payable = createPayable({ providers: { fake }, storage: new MemoryStorageDriver(), clock });
+    const payment = await payable.charge({ amount: 1200, currency: 'USD', metadata: { fake_outcome: 'pending' } });
+    const succeeded: string[] = [];
+    const all: string[] = [];
+    payable.on('payment.succeeded', (e) => void succeeded.push(e.eventId));
+    payable.on('*', (e) => void all.push(e.type));
+
+    // Claims `succeeded` while the provider still says pending.
+    const claim = fake.eventFor('payment.succeeded', {
+      ...(await fake.lookup('payment', payment.providerId)),
+      status: 'succeeded',
+    } as never);
+    await payable.webhooks.receive({ provider: 'fake', ...claim });
+    expect((await payable.getPayment(payment.id)).status).toBe('pending');
+    expect(succeeded).toEqual([]);
+    expect(all).toEqual(['unknown']);
+
+    const { eventId } = await payable.webhooks.receive({
+      provider: 'fake',
+      ...fake.completePayment(payment.providerId),
+    });
+    expect((await payable.getPayment(payment.id)).status).toBe('succeeded');
+    expect(succeeded).toEqual([eventId]);
+  });
+});
+
 describe('outbox', () => {
   it('outbox – domain events are written with the state change and delivered in order per aggregate', async () => {
     const { payable, fake } = setup();

@@ -21,7 +21,7 @@ import { isRefusedSettlement } from '../lightning/settlement.js';
 import { applyProviderObject, outboxMessagesFor, type ApplyResult } from '../records/apply.js';
 import type { RecordStore } from '../records/record-store.js';
 import { reviveDates } from '../records/serialize.js';
-import type { Page } from '../records/types.js';
+import type { Page, PaymentStatus } from '../records/types.js';
 import type { StorageDriver, StoredWebhookEvent, WebhookEventStatus } from '../storage/types.js';
 import { newId } from '../util/ids.js';
 import { sleep, withTimeout } from '../util/time.js';
@@ -65,6 +65,21 @@ export function toWebhookEventView(e: StoredWebhookEvent): WebhookEventView {
     updatedAt: e.updatedAt,
     processedAt: e.processedAt,
   };
+}
+
+const PAYMENT_EVENT_TYPES: Partial<Record<PaymentStatus, PayableEventType>> = {
+  succeeded: 'payment.succeeded',
+  failed: 'payment.failed',
+  canceled: 'payment.canceled',
+  expired: 'payment.expired',
+  processing: 'payment.processing',
+  underpaid: 'payment.underpaid',
+  requires_action: 'payment.requires_action',
+};
+
+/** The event type a payment's current status means (`unknown` for a status no event names, e.g. pending). */
+function paymentEventType(status: PaymentStatus): PayableEventType {
+  return PAYMENT_EVENT_TYPES[status] ?? 'unknown';
 }
 
 /** The per-object serialization key of an event: two events for one object never apply at once. */
@@ -329,8 +344,8 @@ export class WebhookInbox implements WebhooksApi {
     }
     const started = Date.now();
     try {
-      const record = await this.apply(storage, claimed);
-      await this.runHandlers(claimed, record);
+      const applied = await this.apply(storage, claimed);
+      await this.runHandlers(claimed, applied.result, applied.type);
       const done = this.ctx.clock.now();
       await storage.updateWebhookEvent(
         eventId,
@@ -364,17 +379,27 @@ export class WebhookInbox implements WebhooksApi {
     }
   }
 
-  private async apply(storage: StorageDriver, claimed: StoredWebhookEvent): Promise<ApplyResult | null> {
+  /**
+   * Apply the event's object. When the event asks for a re-fetch, the provider's current state is
+   * applied instead, and handlers see the type that state means (a forged or stale `paid` claim
+   * never reaches `payment.succeeded` handlers).
+   */
+  private async apply(
+    storage: StorageDriver,
+    claimed: StoredWebhookEvent,
+  ): Promise<{ result: ApplyResult | null; type: PayableEventType }> {
     const event = reviveDates(JSON.parse(this.open(claimed.normalized, claimed.id, 'normalized')) as NormalizedEvent);
     let object = event.object;
+    let type = claimed.type;
     const provider = this.ctx.providers[claimed.provider];
     if (object && event.refetch && object.kind === 'payment' && provider?.getPayment) {
       const fresh = await provider.getPayment(object.providerId, { idempotencyKey: null, tenantId: claimed.tenantId });
       object = { kind: 'payment', ...fresh };
+      type = paymentEventType(fresh.status);
     }
-    if (!object) return null;
+    if (!object) return { result: null, type };
     const current = object;
-    return storage.transaction(async (tx) => {
+    const result = await storage.transaction(async (tx) => {
       const result = await applyProviderObject(
         {
           session: tx,
@@ -396,10 +421,15 @@ export class WebhookInbox implements WebhooksApi {
       }
       return result;
     });
+    return { result, type };
   }
 
-  private async runHandlers(claimed: StoredWebhookEvent, result: ApplyResult | null): Promise<void> {
-    const handlers = [...(this.handlers.get(claimed.type) ?? []), ...(this.handlers.get('*') ?? [])];
+  private async runHandlers(
+    claimed: StoredWebhookEvent,
+    result: ApplyResult | null,
+    type: PayableEventType,
+  ): Promise<void> {
+    const handlers = [...(this.handlers.get(type) ?? []), ...(this.handlers.get('*') ?? [])];
     if (handlers.length === 0) return;
     const text = this.open(claimed.payload, claimed.id, 'payload');
     let payload: JsonValue;
@@ -412,7 +442,7 @@ export class WebhookInbox implements WebhooksApi {
       eventId: claimed.id,
       provider: claimed.provider,
       tenantId: claimed.tenantId,
-      type: claimed.type,
+      type,
       providerType: claimed.providerType,
       providerEventId: claimed.providerEventId,
       payload,
