@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FailedJob, isPayableError, type JsonValue, type QueueDriver } from '@payable/core';
+import { freePort, killOwnRedisServers, type OwnRedis, startRedis } from '../test/support/own-redis.js';
 import { BullMQQueueDriver, type BullMQQueueDriverOptions, checkRedisEviction } from '@payable/queue-bullmq';
 import { queueConformance, waitFor } from '@payable/testing';
 import { Redis } from 'ioredis';
@@ -293,61 +294,7 @@ describe('BullMQQueueDriver – on a shared Redis', () => {
 // ---------------------------------------------------------------------------------------------
 // Faults: a Redis of our own that the tests kill and restart (the shared one is never touched).
 
-interface OwnRedis {
-  port: number;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-const children = new Set<ChildProcess>();
-
-async function startRedis(port: number, extra: string[] = []): Promise<OwnRedis> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.add(child);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}: ${output}`));
-    });
-  });
-  return {
-    port,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await exited;
-      children.delete(child);
-    },
-  };
-}
-
-afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
-});
+afterAll(killOwnRedisServers);
 
 describe('BullMQQueueDriver – Redis faults', () => {
   const open: BullMQQueueDriver[] = [];
