@@ -51,6 +51,7 @@ const DEFAULT_BACKOFF = { type: 'exponential', delayMs: 1000 } as const;
  */
 export class SyncQueueDriver implements QueueDriver {
   readonly name = 'sync';
+  readonly inline = true;
 
   readonly #maxAttempts: number;
   readonly #backoff: { type: 'fixed' | 'exponential'; delayMs: number };

@@ -53,6 +53,8 @@ export interface QueueRetryOptions {
  */
 export interface QueueDriver {
   readonly name: string;
+  /** `true` when `dispatch` runs the job before it resolves (the inline driver). */
+  readonly inline?: boolean;
   dispatch(name: string, payload: JsonValue, options?: DispatchOptions): Promise<void>;
   process(name: string, handler: JobHandler): Promise<void>;
   /** Resolves when the queue backend is reachable. */
