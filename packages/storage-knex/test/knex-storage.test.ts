@@ -127,6 +127,39 @@ describe.each(allTargets())('KnexStorageDriver on $name', (target) => {
         });
       });
 
+      it('L402 – root keys and spent hashes land in their tables with tenant_key and epoch milliseconds', async () => {
+        const storage = getDriver();
+        const id = 'ab'.repeat(32);
+        const paymentHash = 'cd'.repeat(32);
+        await storage.putL402RootKey({
+          id,
+          tenantId: 'tenant-a',
+          rootKey: 'v1.key.ciphertext',
+          createdAt: fixtureTime(0.001),
+          expiresAt: fixtureTime(3600),
+        });
+        await storage.insertL402SpentToken({ tenantId: null, paymentHash, spentAt: fixtureTime(1.5) });
+        const tables = tableNames(prefix);
+        const keys: Record<string, unknown>[] = await rawKnex()(tables.l402RootKeys).select('*');
+        expect(
+          keys.map((row) => [row.id, row.tenant_id, row.root_key, Number(row.created_at), Number(row.expires_at)]),
+        ).toEqual([[id, 'tenant-a', 'v1.key.ciphertext', fixtureTime(0.001).getTime(), fixtureTime(3600).getTime()]]);
+        const spent: Record<string, unknown>[] = await rawKnex()(tables.l402SpentTokens).select('*');
+        expect(spent.map((row) => [row.tenant_id, row.tenant_key, row.payment_hash, Number(row.spent_at)])).toEqual([
+          [null, '', paymentHash, fixtureTime(1.5).getTime()],
+        ]);
+      });
+
+      it('L402 – a payment hash or root key id that is not 64 lowercase hex is VALIDATION_ERROR', async () => {
+        const storage = getDriver();
+        await expect(
+          storage.insertL402SpentToken({ tenantId: null, paymentHash: 'AB'.repeat(32), spentAt: fixtureTime(0) }),
+        ).rejects.toMatchObject({ code: 'VALIDATION_ERROR', context: { field: 'paymentHash' } });
+        await expect(
+          storage.putL402RootKey({ id: 'x', tenantId: null, rootKey: 'k', createdAt: fixtureTime(0), expiresAt: null }),
+        ).rejects.toMatchObject({ code: 'VALIDATION_ERROR', context: { field: 'id' } });
+      });
+
       it('acquireLock – a lock name longer than its column works (stored by digest)', async () => {
         const storage = getDriver();
         const name = `object:tenant-a:fake:payment:${'p'.repeat(300)}`;

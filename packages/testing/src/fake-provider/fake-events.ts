@@ -60,7 +60,8 @@ function put(out: JsonObject, key: string, value: JsonValue | Date | undefined):
 
 /**
  * The `data` of a fake event body for a provider object. Payments carry
- * `{ id, amount, currency, status }`, refunds `{ id, paymentId, amount, currency, status }`,
+ * `{ id, amount, currency, status }` (Lightning payments also `lightning: { paymentRequest, paymentHash,
+ * amountMsat, amountPaidMsat, preimage }`), refunds `{ id, paymentId, amount, currency, status }`,
  * customers `{ id, email, name }`, subscriptions `{ id, customerId, priceId, status }`, checkouts
  * `{ id, mode, url, status, amount, currency }`, invoices
  * `{ id, customerId, subscriptionId, amount, amountPaid, currency, status }`; optional fields the
@@ -86,6 +87,16 @@ export function fakeEventData(object: ProviderObject): JsonObject {
       put(out, 'failureCode', object.failureCode);
       put(out, 'failureMessage', object.failureMessage);
       put(out, 'nextActionUrl', object.nextActionUrl);
+      if (object.lightning) {
+        const ln = object.lightning;
+        out.lightning = {
+          paymentRequest: ln.paymentRequest,
+          paymentHash: ln.paymentHash,
+          amountMsat: ln.amountMsat,
+          amountPaidMsat: ln.amountPaidMsat,
+          preimage: ln.preimage,
+        };
+      }
       break;
     case 'refund':
       put(out, 'paymentId', object.paymentProviderId);
@@ -224,6 +235,21 @@ function withOptional<T extends object>(base: T, optional: Record<string, unknow
   return out as T;
 }
 
+/** The `lightning` object of a fake payment event, when there is one. */
+function parseLightning(value: unknown): ProviderPayment['lightning'] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) invalid('data.lightning', 'expected an object');
+  const r = new Reader(value, 'data.lightning');
+  return {
+    paymentRequest: r.string('paymentRequest'),
+    paymentHash: r.string('paymentHash'),
+    amountMsat: value.amountMsat === undefined ? null : r.nullableString('amountMsat'),
+    amountPaidMsat: value.amountPaidMsat === undefined ? null : r.nullableString('amountPaidMsat'),
+    preimage: value.preimage === undefined ? null : r.nullableString('preimage'),
+    quote: null,
+  };
+}
+
 function parseObject(kind: FakeObjectKind, data: Record<string, unknown>): ProviderObject {
   const r = new Reader(data, 'data');
   switch (kind) {
@@ -243,6 +269,7 @@ function parseObject(kind: FakeObjectKind, data: Record<string, unknown>): Provi
         failureCode: r.optionalString('failureCode'),
         failureMessage: r.optionalString('failureMessage'),
         nextActionUrl: r.optionalString('nextActionUrl'),
+        lightning: parseLightning(data.lightning),
         metadata: r.metadata(),
       });
     }

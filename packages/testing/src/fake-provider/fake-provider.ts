@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import {
   type Capability,
   type Clock,
@@ -48,8 +49,8 @@ import {
   verifyFakeSignature,
 } from './fake-signature.js';
 
-/** The capabilities a `FakeProvider` can have (Lightning ones come later). */
-export type FakeCapability = Exclude<Capability, 'lightning' | 'holdInvoices'>;
+/** The capabilities a `FakeProvider` can have (every one but `holdInvoices`). */
+export type FakeCapability = Exclude<Capability, 'holdInvoices'>;
 
 /** Every capability a `FakeProvider` has unless told otherwise. */
 export const FAKE_DEFAULT_CAPABILITIES = [
@@ -74,11 +75,66 @@ export interface FakePrice {
 /** The price of a `priceId` the `prices` option does not list. */
 export const FAKE_DEFAULT_PRICE: FakePrice = { amount: 1000, currency: 'USD' };
 
-/** Options of {@link FakeProvider}. */
-export interface FakeProviderOptions<C extends FakeCapability = FakeDefaultCapability> {
+/**
+ * The invoice fields a Lightning `FakeProvider` asks its encoder to write (a subset of
+ * `@payable/lightning`'s `EncodeInvoiceInput`).
+ *
+ * @example
+ * ```ts
+ * const fields: FakeInvoiceFields = { network: 'regtest', amountMsat: 10_000n, timestamp, paymentHash, paymentSecret, description: 'api', expiry: 3600, minFinalCltvExpiry: 80 };
+ * ```
+ */
+export interface FakeInvoiceFields {
+  network: 'bitcoin' | 'testnet' | 'signet' | 'regtest';
+  amountMsat: bigint;
+  /** Seconds since the Unix epoch. */
+  timestamp: number;
+  paymentHash: string;
+  paymentSecret: string;
+  description?: string;
+  descriptionHash?: string;
+  expiry: number;
+  minFinalCltvExpiry: number;
+}
+
+/**
+ * Writes and signs a BOLT-11 invoice: pass `encodeInvoice` from `@payable/lightning` (the testing
+ * kit does not depend on the Lightning package, which depends on it).
+ *
+ * @example
+ * ```ts
+ * import { encodeInvoice } from '@payable/lightning';
+ * new FakeProvider({ capabilities: ['charges', 'lightning'], encodeInvoice });
+ * ```
+ */
+export type FakeEncodeInvoice = (fields: FakeInvoiceFields, privateKey: string) => string;
+
+/**
+ * What {@link FakeProvider.pay} returns: the preimage (the payer's proof of payment), the invoice's
+ * payment hash, the payment's provider id, and the signed `payment.succeeded` delivery.
+ *
+ * @example
+ * ```ts
+ * const { preimage } = fake.pay(payment.lightning!.paymentRequest);
+ * ```
+ */
+export interface FakeLightningPayment {
+  /** 64 lowercase hex characters; sha256(preimage) is the payment hash. */
+  preimage: string;
+  paymentHash: string;
+  providerId: string;
+  /** The `payment.succeeded` webhook telling the core (lightning details and preimage included). */
+  delivery: SignedDelivery;
+}
+
+/** The options every `FakeProvider` takes. */
+export interface FakeProviderBaseOptions<C extends FakeCapability = FakeDefaultCapability> {
   /** The webhook signing secret. Default {@link FAKE_WEBHOOK_SECRET}. */
   secret?: string;
-  /** What it can do. Default: every capability but `lightning` and `holdInvoices`. */
+  /**
+   * What it can do. Default: every capability but `lightning` and `holdInvoices`. With
+   * `lightning`, charges are BOLT-11 invoices (BTC only) that {@link FakeProvider.pay} settles.
+   */
   capabilities?: readonly C[];
   /** Let it run under `NODE_ENV=production` (a staging smoke test). Default `false`. */
   allowInProduction?: boolean;
@@ -88,7 +144,27 @@ export interface FakeProviderOptions<C extends FakeCapability = FakeDefaultCapab
   toleranceSeconds?: number;
   /** Prices by `priceId` for subscriptions and invoices; unknown ids cost {@link FAKE_DEFAULT_PRICE}. */
   prices?: Readonly<Record<string, FakePrice>>;
+  /** Lightning: the node key invoices are signed with (32 bytes hex). Default: a fixed test key. */
+  nodeKey?: string;
+  /** Lightning: the invoices' network. Default `regtest` (`lnbcrt…`). */
+  network?: FakeInvoiceFields['network'];
 }
+
+/**
+ * Options of {@link FakeProvider}: a capability list naming `lightning` requires `encodeInvoice`
+ * (when the capabilities are not known statically, it is checked when the fake is constructed).
+ *
+ * @example
+ * ```ts
+ * new FakeProvider({ capabilities: ['charges', 'webhooks', 'lightning'], encodeInvoice });
+ * ```
+ */
+export type FakeProviderOptions<C extends FakeCapability = FakeDefaultCapability> = FakeProviderBaseOptions<C> &
+  ([Extract<C, 'lightning'>] extends [never]
+    ? { encodeInvoice?: FakeEncodeInvoice }
+    : [FakeCapability] extends [C]
+      ? { encodeInvoice?: FakeEncodeInvoice }
+      : { /** Signs the BOLT-11 invoices (see {@link FakeEncodeInvoice}). */ encodeInvoice: FakeEncodeInvoice });
 
 /** The operation names `FakeProvider#calls` records: the facade operations plus the reads. */
 export type FakeOperation =
@@ -163,7 +239,9 @@ export type FakeEventSubject =
 export type FakeChargeOutcome = 'succeeded' | 'pending' | 'requires_action' | 'declined' | 'unavailable';
 
 const OUTCOMES: readonly FakeChargeOutcome[] = ['succeeded', 'pending', 'requires_action', 'declined', 'unavailable'];
-const ALL_FAKE_CAPABILITIES: readonly FakeCapability[] = FAKE_DEFAULT_CAPABILITIES;
+const ALL_FAKE_CAPABILITIES: readonly FakeCapability[] = [...FAKE_DEFAULT_CAPABILITIES, 'lightning'];
+const DEFAULT_NODE_KEY = createHash('sha256').update('payable fake provider lightning node key').digest('hex');
+const DEFAULT_LIGHTNING_EXPIRY = 3600;
 const DAY_MS = 86_400_000;
 const CHECKOUT_BASE_URL = 'https://fake.payable.test/checkout/';
 
@@ -239,6 +317,10 @@ function isProviderObjectLike(value: unknown): value is { providerId: string } {
  *   (`providerCode: 'idempotency_key_reused'`). Failed calls do not bind a key.
  * - Unknown ids are `NotFoundError`s; refused requests are `ProviderError`s with a `providerCode`.
  * - Operations of a capability it lacks throw `ProviderCapabilityNotSupportedError`.
+ * - With the `lightning` capability (and `encodeInvoice` from `@payable/lightning`), charges are
+ *   real BOLT-11 invoices in BTC signed with a test node key, `pending` until {@link pay} plays the
+ *   payer and returns the preimage (`payment.lightning` carries the request, hash and, once paid,
+ *   the preimage).
  * - It refuses to be constructed when `NODE_ENV` is `production` (an `InternalError`, code
  *   `INTERNAL_ERROR`, `context.reason = 'fake_provider_in_production'`): it accepts any payment and
  *   signs its own webhooks. Pass `allowInProduction: true` to run it there deliberately.
@@ -278,8 +360,14 @@ export class FakeProvider<const C extends FakeCapability = FakeDefaultCapability
   readonly #invoices = new Map<string, ProviderInvoice>();
   readonly #checkoutPrices = new Map<string, string>();
   readonly #idempotency = new Map<string, IdempotencyEntry>();
+  readonly #encodeInvoice: FakeEncodeInvoice | null;
+  readonly #nodeKey: string;
+  readonly #network: FakeInvoiceFields['network'];
+  /** Lightning: payment hash → { providerId, preimage }, and payment request → payment hash. */
+  readonly #lightning = new Map<string, { providerId: string; preimage: Buffer }>();
+  readonly #invoiceHashes = new Map<string, string>();
 
-  constructor(options: FakeProviderOptions<C> = {}) {
+  constructor(options: FakeProviderOptions<C> = {} as FakeProviderOptions<C>) {
     if (process.env.NODE_ENV === 'production' && options.allowInProduction !== true) {
       throw new InternalError(
         'FakeProvider refuses to run with NODE_ENV=production: it accepts every payment and signs its own webhooks. ' +
@@ -295,6 +383,13 @@ export class FakeProvider<const C extends FakeCapability = FakeDefaultCapability
           context: { field: 'capabilities', reason: 'unsupported capability', capability },
         });
       }
+    }
+    const encodeInvoice = (options as { encodeInvoice?: FakeEncodeInvoice }).encodeInvoice ?? null;
+    if ((capabilities as readonly FakeCapability[]).includes('lightning') && typeof encodeInvoice !== 'function') {
+      throw new ValidationError(
+        "The FakeProvider capability \"lightning\" needs an invoice encoder: new FakeProvider({ capabilities: [..., 'lightning'], encodeInvoice }) with encodeInvoice from '@payable/lightning'.",
+        { context: { field: 'capabilities', reason: 'lightning needs encodeInvoice', capability: 'lightning' } },
+      );
     }
     if (options.secret !== undefined && options.secret.trim() === '') {
       throw new ValidationError('The FakeProvider secret must not be empty.', {
@@ -312,6 +407,9 @@ export class FakeProvider<const C extends FakeCapability = FakeDefaultCapability
     this.toleranceSeconds = tolerance;
     this.#clock = options.clock ?? null;
     this.#prices = { ...(options.prices ?? {}) };
+    this.#encodeInvoice = encodeInvoice;
+    this.#nodeKey = options.nodeKey ?? DEFAULT_NODE_KEY;
+    this.#network = options.network ?? 'regtest';
   }
 
   /** The fake's current time: its clock's, or the system time. */
@@ -364,6 +462,7 @@ export class FakeProvider<const C extends FakeCapability = FakeDefaultCapability
         });
       }
       if (input.customerProviderId) this.#customer(input.customerProviderId);
+      if (this.has('lightning')) return this.#invoice(input, amount, currency, metadata);
       const now = this.now();
       const providerId = newId('fake_pay', now.getTime());
       let status: PaymentStatus = 'succeeded';
@@ -670,6 +769,65 @@ export class FakeProvider<const C extends FakeCapability = FakeDefaultCapability
   }
 
   /**
+   * Lightning: plays the payer of a BOLT-11 invoice this fake issued (by payment request or payment
+   * hash): the payment becomes `succeeded` with its preimage and the amount paid, and the result
+   * carries the preimage (what a wallet returns) and the signed `payment.succeeded` delivery.
+   * An unknown invoice is `NOT_FOUND`; an expired one becomes `expired` and, like one already paid,
+   * is a `ProviderError` (`invoice_expired`, `invalid_state`).
+   *
+   * @example
+   * ```ts
+   * const payment = await payable.charge({ amount: 10, currency: 'BTC' }, { provider: 'fake' });
+   * const { preimage, delivery } = fake.pay(payment.lightning!.paymentRequest);
+   * await payable.webhooks.receive({ provider: 'fake', ...delivery });
+   * ```
+   */
+  pay(invoice: string, options: { amountMsat?: bigint | number | string } = {}): FakeLightningPayment {
+    this.#require('lightning');
+    const key = typeof invoice === 'string' ? invoice.trim() : '';
+    const hash = this.#invoiceHashes.get(key) ?? this.#invoiceHashes.get(key.toLowerCase()) ?? key.toLowerCase();
+    const entry = this.#lightning.get(hash);
+    if (entry === undefined) {
+      throw new NotFoundError('The fake provider issued no such Lightning invoice.', {
+        context: { provider: 'fake', kind: 'invoice' },
+      });
+    }
+    const payment = this.#payment(entry.providerId);
+    if (payment.status === 'pending' && payment.expiresAt && this.now().getTime() >= payment.expiresAt.getTime()) {
+      payment.status = 'expired';
+      throw badRequest('The Lightning invoice has expired.', 'invoice_expired', { status: 'expired' });
+    }
+    if (payment.status !== 'pending') {
+      throw badRequest(`A ${payment.status} invoice cannot be paid.`, 'invalid_state', { status: payment.status });
+    }
+    const preimage = entry.preimage.toString('hex');
+    const paid = options.amountMsat === undefined ? BigInt(payment.amount) * 1000n : BigInt(options.amountMsat);
+    payment.status = 'succeeded';
+    if (payment.lightning) {
+      payment.lightning = { ...payment.lightning, preimage, amountPaidMsat: paid.toString() };
+    }
+    return {
+      preimage,
+      paymentHash: hash,
+      providerId: payment.providerId,
+      delivery: this.eventFor('payment.succeeded', payment.providerId),
+    };
+  }
+
+  /**
+   * {@link pay} as a wallet: the fake can be handed to an L402 client (`new L402Client({ wallet: fake })`)
+   * to pay the invoices it issued.
+   *
+   * @example
+   * ```ts
+   * const { preimage } = await fake.payInvoice(bolt11);
+   * ```
+   */
+  async payInvoice(invoice: string): Promise<FakeLightningPayment> {
+    return this.pay(invoice);
+  }
+
+  /**
    * Completes an open checkout as if the customer paid: payment mode creates a succeeded payment,
    * subscription mode a subscription (the customer is created when the checkout had none).
    * Returns the deliveries in the order a provider sends them: `checkout.completed`, then
@@ -754,6 +912,63 @@ export class FakeProvider<const C extends FakeCapability = FakeDefaultCapability
 
   // -------------------------------------------------------------------------------------------
   // Internals
+
+  /** A Lightning charge: a BOLT-11 invoice signed with the fake's node key, open until paid. */
+  #invoice(input: ProviderChargeInput, amount: number, currency: string, metadata: Metadata): ProviderPayment {
+    if (currency.toUpperCase() !== 'BTC') {
+      throw badRequest('Lightning invoices are in BTC (satoshis).', 'invalid_currency', { currency });
+    }
+    const encode = this.#encodeInvoice as FakeEncodeInvoice;
+    const now = this.now();
+    const providerId = newId('fake_pay', now.getTime());
+    const preimage = randomBytes(32);
+    const paymentHash = createHash('sha256').update(preimage).digest('hex');
+    const expiry = input.expiresIn ?? DEFAULT_LIGHTNING_EXPIRY;
+    const timestamp = Math.floor(now.getTime() / 1000);
+    const paymentRequest = encode(
+      {
+        network: this.#network,
+        amountMsat: BigInt(amount) * 1000n,
+        timestamp,
+        paymentHash,
+        paymentSecret: randomBytes(32).toString('hex'),
+        ...(input.descriptionHash
+          ? { descriptionHash: input.descriptionHash }
+          : { description: input.description ?? '' }),
+        expiry,
+        minFinalCltvExpiry: 80,
+      },
+      this.#nodeKey,
+    );
+    // An invoice is open until paid; `fake_outcome: 'succeeded'` asks for one paid at once.
+    const settled = metadata.fake_outcome === 'succeeded';
+    const payment: ProviderPayment = {
+      providerId,
+      status: settled ? 'succeeded' : 'pending',
+      amount,
+      currency: 'BTC',
+      amountRefunded: 0,
+      customerProviderId: input.customerProviderId ?? null,
+      description: input.description ?? null,
+      expiresAt: new Date((timestamp + expiry) * 1000),
+      failureCode: null,
+      failureMessage: null,
+      nextActionUrl: null,
+      lightning: {
+        paymentRequest,
+        paymentHash,
+        amountMsat: String(BigInt(amount) * 1000n),
+        amountPaidMsat: settled ? String(BigInt(amount) * 1000n) : null,
+        preimage: settled ? preimage.toString('hex') : null,
+        quote: null,
+      },
+      metadata,
+    };
+    this.#payments.set(providerId, payment);
+    this.#lightning.set(paymentHash, { providerId, preimage });
+    this.#invoiceHashes.set(paymentRequest, paymentHash);
+    return payment;
+  }
 
   #require(capability: FakeCapability): void {
     if (!this.has(capability)) {
