@@ -1,0 +1,108 @@
+/**
+ * Counts the SQL statements Payable sends to PostgreSQL to receive one webhook and to process it
+ * (the `webhook.process` job), through knex's `query` event: round trips, and commits (write
+ * statements outside a transaction plus transactions; each commit waits for the WAL flush).
+ */
+import { createPayable, type JobHandler, type JsonValue, type QueueDriver } from '@payable/core';
+import { KnexStorageDriver, migrate } from '@payable/storage-knex';
+import { FakeProvider } from '@payable/testing';
+import knex from 'knex';
+import { makeDeliveries } from './events.js';
+import { dropPgTables, PG_URL, uniqueTag, WEBHOOK_SECRET } from './shared.js';
+
+/** Statements per event. */
+export interface StatementCounts {
+  /** Every statement, BEGIN and COMMIT included: one round trip each. */
+  roundTrips: number;
+  /** Commits: write statements outside a transaction, plus transactions. */
+  commits: number;
+  /** Reads outside a transaction. */
+  reads: number;
+  /** The statements of one event, shortened to verb and table (`INSERT webhook_events`, `BEGIN`, ...). */
+  sequence: string[];
+}
+
+/** `insert into "bq1_webhook_events" (...)` → `INSERT webhook_events`. */
+function shorten(sql: string, tablePrefix: string): string {
+  const s = sql.trim().replace(/;$/, '');
+  const verb = (s.split(/\s+/)[0] ?? '').toUpperCase();
+  const table = /(?:into|from|update)\s+"?([a-z0-9_]+)"?/i.exec(s)?.[1]?.replace(tablePrefix, '');
+  const lock = /for update/i.test(s) ? ' … FOR UPDATE' : '';
+  return table ? `${verb} ${table}${lock}` : verb;
+}
+
+/** A queue that keeps the dispatched jobs and the registered handler, to run them by hand. */
+class CapturingQueue implements QueueDriver {
+  readonly name = 'capture';
+  readonly jobs: { name: string; payload: JsonValue }[] = [];
+  readonly handlers = new Map<string, JobHandler>();
+  async dispatch(name: string, payload: JsonValue): Promise<void> {
+    this.jobs.push({ name, payload });
+  }
+  async process(name: string, handler: JobHandler): Promise<void> {
+    this.handlers.set(name, handler);
+  }
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+function classify(statements: readonly string[], events: number, tablePrefix: string): StatementCounts {
+  let commits = 0;
+  let reads = 0;
+  let inTx = false;
+  for (const raw of statements) {
+    const sql = raw.trim().toLowerCase();
+    if (sql.startsWith('begin')) {
+      inTx = true;
+      commits++;
+    } else if (sql.startsWith('commit') || sql.startsWith('rollback')) {
+      inTx = false;
+    } else if (!inTx) {
+      if (sql.startsWith('select')) reads++;
+      else commits++;
+    }
+  }
+  const perEvent = Math.round(statements.length / events);
+  return {
+    roundTrips: statements.length / events,
+    commits: commits / events,
+    reads: reads / events,
+    sequence: statements.slice(0, perEvent).map((sql) => shorten(sql, tablePrefix)),
+  };
+}
+
+/** Receive and process `events` webhooks with Payable on PostgreSQL, counting statements. */
+export async function countPayableStatements(
+  events = 20,
+): Promise<{ receive: StatementCounts; process: StatementCounts }> {
+  const tablePrefix = `${uniqueTag('bq')}_`;
+  const db = knex({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 4 } });
+  try {
+    await migrate(db, { tablePrefix });
+    const queue = new CapturingQueue();
+    const payable = createPayable({
+      providers: { fake: new FakeProvider({ secret: WEBHOOK_SECRET }) },
+      storage: new KnexStorageDriver(db, undefined, { tablePrefix, destroyOnClose: false }),
+      queue,
+      webhooks: { sweepIntervalMs: 0 },
+    });
+    let statements: string[] = [];
+    db.on('query', (q: { sql: string }) => statements.push(q.sql));
+    for (const d of makeDeliveries(events, tablePrefix)) {
+      await payable.webhooks.receive({ provider: 'fake', rawBody: d.rawBody, headers: d.headers });
+    }
+    const receive = classify(statements, events, tablePrefix);
+    statements = [];
+    const handler = queue.handlers.get('webhook.process');
+    if (!handler) throw new Error('Payable registered no webhook.process handler');
+    for (const [i, job] of queue.jobs.entries()) {
+      await handler(job.payload, { id: `job${i}`, name: job.name, attempt: 1, maxAttempts: 3 });
+    }
+    const process = classify(statements, events, tablePrefix);
+    await payable.close();
+    return { receive, process };
+  } finally {
+    await db.destroy();
+    await dropPgTables(tablePrefix);
+  }
+}
