@@ -312,7 +312,7 @@ export class BullMQQueueDriver implements QueueDriver {
    * @example
    * ```ts
    * await queue.process('webhook.process', async (payload, job) => {
-   *   console.log(job.id, job.attempt, job.maxAttempts);
+   *   logger.info({ id: job.id, attempt: job.attempt, of: job.maxAttempts });
    * });
    * ```
    */

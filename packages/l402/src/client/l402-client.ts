@@ -102,7 +102,7 @@ function normalizePreimage(value: unknown): string | null {
  * ```ts
  * const client = new L402Client({ wallet: new LndWallet({ url, macaroon }), budgetSats: 500 });
  * const res = await client.fetch('https://api.example.com/report');
- * console.log(res.status, client.spentSats);
+ * logger.info({ status: res.status, spent: client.spentSats });
  * ```
  */
 export class L402Client {
