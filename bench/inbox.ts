@@ -284,7 +284,7 @@ export async function runInbox(options: InboxOptions): Promise<InboxResult> {
       latencies,
     };
   } finally {
-    for (const w of workers) w.send({ type: 'stop' });
+    for (const w of workers) if (w.connected) w.send({ type: 'stop' });
     await Promise.all(workers.map((w) => exited(w)));
     await web?.close().catch(() => undefined);
     await dropPgTables(tablePrefix);

@@ -3,6 +3,9 @@
  * (the `webhook.process` job), through knex's `query` event: round trips, and commits (write
  * statements outside a transaction plus transactions; each commit waits for the WAL flush).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPayable, type JobHandler, type JsonValue, type QueueDriver } from '@payable/core';
 import { KnexStorageDriver, migrate } from '@payable/storage-knex';
 import { FakeProvider } from '@payable/testing';
@@ -26,7 +29,7 @@ export interface StatementCounts {
 function shorten(sql: string, tablePrefix: string): string {
   const s = sql.trim().replace(/;$/, '');
   const verb = (s.split(/\s+/)[0] ?? '').toUpperCase();
-  const table = /(?:into|from|update)\s+"?([a-z0-9_]+)"?/i.exec(s)?.[1]?.replace(tablePrefix, '');
+  const table = /(?:into|from|update)\s+[`"]?([a-z0-9_]+)[`"]?/i.exec(s)?.[1]?.replace(tablePrefix, '');
   const lock = /for update/i.test(s) ? ' … FOR UPDATE' : '';
   return table ? `${verb} ${table}${lock}` : verb;
 }
@@ -104,5 +107,36 @@ export async function countPayableStatements(
   } finally {
     await db.destroy();
     await dropPgTables(tablePrefix);
+  }
+}
+
+/**
+ * Receive `events` webhooks with Payable on SQLite and the default inline SyncQueueDriver (the
+ * adapter benchmark's SQLite stack), counting the statements of one request: receive and process.
+ */
+export async function countSqliteInlineStatements(events = 20): Promise<StatementCounts> {
+  const dir = mkdtempSync(join(tmpdir(), 'payable-bench-'));
+  const db = knex({
+    client: 'better-sqlite3',
+    connection: { filename: join(dir, 'count.db') },
+    useNullAsDefault: true,
+  });
+  try {
+    await migrate(db);
+    const payable = createPayable({
+      providers: { fake: new FakeProvider({ secret: WEBHOOK_SECRET }) },
+      storage: new KnexStorageDriver(db, undefined, { destroyOnClose: false }),
+      webhooks: { sweepIntervalMs: 0 },
+    });
+    const statements: string[] = [];
+    db.on('query', (q: { sql: string }) => statements.push(q.sql));
+    for (const d of makeDeliveries(events, 'sqlitecount')) {
+      await payable.webhooks.receive({ provider: 'fake', rawBody: d.rawBody, headers: d.headers });
+    }
+    await payable.close();
+    return classify(statements, events, 'payable_');
+  } finally {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -19,7 +19,7 @@ export interface ProfileTop {
 
 /** Everything one `pnpm bench` run measured. */
 export interface BenchRun {
-  mode: 'quick' | 'full';
+  mode: 'quick' | 'full' | 'partial';
   date: string;
   commit: string;
   /** Fingerprint of the built packages under test (dist/index.js). */
@@ -38,7 +38,7 @@ export interface BenchRun {
   loadEnd: number[];
   seconds: number;
   settings: {
-    mode: 'quick' | 'full';
+    mode: 'quick' | 'full' | 'partial';
     events: number;
     warmupEvents: number;
     concurrency: number;
@@ -54,7 +54,7 @@ export interface BenchRun {
   };
   inbox: InboxEntry[];
   adapters: AdapterResult[];
-  statements: { receive: StatementCounts; process: StatementCounts } | null;
+  statements: { receive: StatementCounts; process: StatementCounts; sqliteInline?: StatementCounts } | null;
   /** CPU profiles of the measured phase of an extra, unmeasured inbox run per side. */
   profiles: {
     events: number;
@@ -63,7 +63,7 @@ export interface BenchRun {
 }
 
 /** The last `count` runs of `mode` stored in `dir`, oldest first. */
-export function latestRuns(dir: string, mode: 'quick' | 'full', count: number): BenchRun[] {
+export function latestRuns(dir: string, mode: BenchRun['mode'], count: number): BenchRun[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith(`-${mode}.json`))
     .sort()
@@ -196,8 +196,9 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
   p();
   const builds = new Set(runs.map((r) => r.build ?? r.commit));
   if (builds.size > 1) {
-    p('**The runs measured different builds** (the code under test changed between them; "build" is a');
-    p("fingerprint of the packages' dist/index.js): compare each run's ratios on their own.");
+    p('**The runs measured different builds**: "build" is a fingerprint of the dist/index.js of the packages');
+    p('under test, so any change to them (a comment included) between the runs shows here. See the commits;');
+    p("where the code differs, compare each run's ratios on their own.");
     p();
   }
   p('The machine is small (2 cores) and was shared with other jobs while these runs were taken; the');
@@ -438,8 +439,11 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
       p(
         `- **Process**: ${st.process.roundTrips} round trips in ${st.process.commits} commits per event, against 1 in 1 for the hand-written worker that marks the row processed and 5 in 1 for the one that also upserts the payment. Every commit waits for a WAL flush; every round trip for a pooled connection. The workers' work also slows the web role down: they share the disk and the 2 cores.`,
       );
+      const lite = st.sqliteInline;
       p(
-        `- **SQLite** (adapter benchmark): the same statements (${st.receive.roundTrips + st.process.roundTrips} per webhook in ${st.receive.commits + st.process.commits} commits, as counted on PostgreSQL) run inline in the request, each commit a rollback-journal write and fsync behind SQLite's single writer; the hand-written route does its insert, upsert and update in one transaction.`,
+        lite
+          ? `- **SQLite + sync queue** (adapter benchmark): one webhook request runs ${lite.roundTrips} statements in ${lite.commits} commits (${seq(lite.sequence)}), each commit a rollback-journal write and fsync behind SQLite's single writer; the hand-written route runs 3 statements in 1 transaction (insert the event, upsert the payment, mark the event processed).`
+          : `- **SQLite + sync queue** (adapter benchmark): the receive and process statements run inline in the request, each commit a rollback-journal write and fsync behind SQLite's single writer; the hand-written route runs 3 statements in 1 transaction.`,
       );
       p();
     }
@@ -451,7 +455,7 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
       const share = (t: ProfileTop | undefined, test: (pkg: string) => boolean) =>
         t ? (100 * t.byPackage.filter(([pkg]) => test(pkg)).reduce((a, [, ms]) => a + ms, 0)) / t.busyMs : undefined;
       p(
-        `CPU profiles of the measured phase (inspector, from the first event received until all were processed) of an extra, unmeasured run of ${n0(profiled.events)} events per side (bench/profiler.ts):`,
+        `CPU profiles of the measured phase (inspector, from the first event received until all were processed) of an extra, unmeasured run of ${n0(profiled.events)} events per side, taken in run ${runs.indexOf(withProfiles) + 1} (bench/profiler.ts):`,
       );
       p();
       p('| CPU busy time per event | hand-written | Payable | Payable / hand-written |');
@@ -581,7 +585,7 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
   p('# (or BENCH_PG_URL / BENCH_REDIS_URL), then from the repository root:');
   p('pnpm bench                      # full run (5-7 minutes on 2 busy cores); writes docs/benchmarks.md');
   p('pnpm bench --quick              # short run (1,000 events, 3 s per side); prints, leaves the docs alone');
-  p('pnpm bench --only inbox         # or --only adapters');
+  p('pnpm bench --only inbox         # or --only adapters (stored apart; the docs show full runs)');
   p('pnpm bench --events 10000 --concurrency 64 --duration 10 --connections 32 --frameworks fastify --stacks pg');
   p('pnpm bench --cleanup            # drop tables and Redis keys an interrupted run left behind');
   p('```');

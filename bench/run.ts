@@ -4,7 +4,8 @@
  * Results go to bench/results/<date>.json; a full run also renders docs/benchmarks.md from the
  * last two full runs.
  *
- * Flags: --quick (short run, docs untouched unless --docs), --only inbox|adapters, --events N,
+ * Flags: --quick (short run, docs untouched unless --docs), --only inbox|adapters (docs untouched
+ * unless --docs), --events N,
  * --concurrency N, --duration S, --connections N, --frameworks express,fastify,nest,
  * --stacks sqlite,pg, --profile / --no-profile, --docs / --no-docs; --cleanup drops what an
  * interrupted run left behind (tables and Redis keys with the benchmark's prefixes) and exits;
@@ -22,7 +23,7 @@ import type { Framework, Stack } from './adapter-server.js';
 import { type AdapterResult, runAdapterScenario } from './adapters.js';
 import { combineInbox, type InboxOptions, type InboxResult, type InboxSide } from './inbox.js';
 import { summarise } from './profile-summary.js';
-import { countPayableStatements } from './query-count.js';
+import { countPayableStatements, countSqliteInlineStatements } from './query-count.js';
 import { type BenchRun, type InboxEntry, latestRuns, renderReport } from './report.js';
 import { dropPgTables, exited, forkBench, nextMessage, PG_URL, REDIS_URL } from './shared.js';
 
@@ -41,7 +42,8 @@ function option(name: string): string | undefined {
 const quick = flag('quick');
 const only = option('only');
 const settings = {
-  mode: quick ? ('quick' as const) : ('full' as const),
+  // A run of one benchmark only (--only) is stored apart, so the report never mixes it with full runs.
+  mode: quick ? ('quick' as const) : only !== undefined ? ('partial' as const) : ('full' as const),
   events: Number(option('events') ?? (quick ? 1000 : 5000)),
   warmupEvents: quick ? 200 : 300,
   concurrency: Number(option('concurrency') ?? 32),
@@ -55,7 +57,7 @@ const settings = {
   stacks: (option('stacks') ?? 'sqlite,pg').split(',') as Stack[],
   profile: !quick && !flag('no-profile') ? true : flag('profile'),
 };
-const writeDocs = flag('docs') || (!quick && !flag('no-docs'));
+const writeDocs = flag('docs') || (settings.mode === 'full' && !flag('no-docs'));
 
 function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
@@ -114,7 +116,7 @@ function fmt(n: number, digits = 0): string {
 }
 
 if (flag('render')) {
-  const runs = latestRuns(resultsDir, quick ? 'quick' : 'full', 2);
+  const runs = latestRuns(resultsDir, settings.mode, 2);
   writeFileSync(join(root, 'docs', 'benchmarks.md'), renderReport(runs, root));
   log(`docs/benchmarks.md rendered from ${runs.length} stored run(s)`);
   process.exit(0);
@@ -206,7 +208,7 @@ if (only === undefined || only === 'inbox') {
     { events: Math.ceil(Math.min(settings.events, 3000) / 2), workers: 0 },
     'receive-only',
   );
-  run.statements = await countPayableStatements();
+  run.statements = { ...(await countPayableStatements()), sqliteInline: await countSqliteInlineStatements() };
   if (settings.profile) {
     const events = Math.min(1000, settings.events);
     const profiles: NonNullable<BenchRun['profiles']> = { events, sides: {} };
