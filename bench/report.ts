@@ -407,7 +407,11 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
       runs.forEach((r, i) => {
         const st = r.statements;
         if (!st) return;
-        const same = i > 0 && JSON.stringify(runs[i - 1]?.statements ?? null) === JSON.stringify(st);
+        const prev = i > 0 ? runs[i - 1]?.statements : null;
+        const same =
+          prev !== null &&
+          prev !== undefined &&
+          JSON.stringify([prev.receive, prev.process]) === JSON.stringify([st.receive, st.process]);
         if (same) {
           p(
             `| Payable, run ${i + 1}: receive / process | ${st.receive.roundTrips} / ${st.process.roundTrips} | ${st.receive.commits} / ${st.process.commits} | same as run ${i} |`,
