@@ -1,10 +1,5 @@
-import {
-  isPayableError,
-  type NormalizedEvent,
-  type PayableError,
-  type ProviderChargeInput,
-  type ProviderContext,
-} from '@payable/core';
+import { caught, chargeInputWith } from './support/provider-test.js';
+import type { NormalizedEvent, ProviderChargeInput, ProviderContext } from '@payable/core';
 import {
   BTCPAY_CAPABILITIES,
   BTCPAY_EVENT_TYPES,
@@ -36,26 +31,7 @@ function provider(options: Partial<BtcpayProviderOptions> = {}): BtcpayProvider 
 }
 
 function chargeInput(overrides: Partial<ProviderChargeInput> = {}): ProviderChargeInput {
-  return {
-    amount: 5000,
-    currency: 'BTC',
-    customerProviderId: null,
-    description: null,
-    metadata: {},
-    expiresIn: null,
-    capture: true,
-    ...overrides,
-  };
-}
-
-async function caught(run: () => Promise<unknown>): Promise<PayableError> {
-  try {
-    await run();
-  } catch (error) {
-    if (isPayableError(error)) return error;
-    throw new Error(`expected a PayableError, got ${String(error)}`);
-  }
-  throw new Error('expected the call to fail');
+  return chargeInputWith({ amount: 5000, currency: 'BTC' }, overrides);
 }
 
 function verify(p: BtcpayProvider, delivery: SimDelivery, extra: { secret?: string } = {}): Promise<NormalizedEvent> {

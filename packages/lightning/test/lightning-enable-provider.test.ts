@@ -1,11 +1,6 @@
+import { caught, chargeInputWith } from './support/provider-test.js';
 import { createHmac } from 'node:crypto';
-import {
-  isPayableError,
-  type NormalizedEvent,
-  type PayableError,
-  type ProviderChargeInput,
-  type ProviderContext,
-} from '@payable/core';
+import type { NormalizedEvent, ProviderChargeInput, ProviderContext } from '@payable/core';
 import {
   LIGHTNING_ENABLE_CAPABILITIES,
   LIGHTNING_ENABLE_EVENT_TYPES,
@@ -36,26 +31,7 @@ function provider(options: Partial<LightningEnableProviderOptions> = {}): Lightn
 }
 
 function chargeInput(overrides: Partial<ProviderChargeInput> = {}): ProviderChargeInput {
-  return {
-    amount: 4999,
-    currency: 'USD',
-    customerProviderId: null,
-    description: null,
-    metadata: {},
-    expiresIn: null,
-    capture: true,
-    ...overrides,
-  };
-}
-
-async function caught(run: () => Promise<unknown>): Promise<PayableError> {
-  try {
-    await run();
-  } catch (error) {
-    if (isPayableError(error)) return error;
-    throw new Error(`expected a PayableError, got ${String(error)}`);
-  }
-  throw new Error('expected the call to fail');
+  return chargeInputWith({ amount: 4999, currency: 'USD' }, overrides);
 }
 
 function verify(

@@ -1,11 +1,6 @@
+import { caught, chargeInputWith } from './support/provider-test.js';
 import { createHmac } from 'node:crypto';
-import {
-  isPayableError,
-  type NormalizedEvent,
-  type PayableError,
-  type ProviderChargeInput,
-  type ProviderContext,
-} from '@payable/core';
+import type { NormalizedEvent, ProviderChargeInput, ProviderContext } from '@payable/core';
 import {
   OPENNODE_BASE_URLS,
   OPENNODE_CAPABILITIES,
@@ -32,26 +27,7 @@ function provider(options: Partial<OpenNodeProviderOptions> = {}): OpenNodeProvi
 }
 
 function chargeInput(overrides: Partial<ProviderChargeInput> = {}): ProviderChargeInput {
-  return {
-    amount: 5000,
-    currency: 'BTC',
-    customerProviderId: null,
-    description: null,
-    metadata: {},
-    expiresIn: null,
-    capture: true,
-    ...overrides,
-  };
-}
-
-async function caught(run: () => Promise<unknown>): Promise<PayableError> {
-  try {
-    await run();
-  } catch (error) {
-    if (isPayableError(error)) return error;
-    throw new Error(`expected a PayableError, got ${String(error)}`);
-  }
-  throw new Error('expected the call to fail');
+  return chargeInputWith({ amount: 5000, currency: 'BTC' }, overrides);
 }
 
 function verify(p: OpenNodeProvider, delivery: SimDelivery, extra: { secret?: string } = {}): Promise<NormalizedEvent> {
