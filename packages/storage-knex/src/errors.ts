@@ -181,6 +181,22 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
+ * Whether `error` is a deadlock the database resolved by rolling this transaction back (MySQL/MariaDB
+ * 1213, PostgreSQL `40P01`): the whole transaction may be run again.
+ *
+ * @example
+ * ```ts
+ * if (isDeadlock(error) && attempt < 5) continue; // run the claim again
+ * ```
+ */
+export function isDeadlock(error: unknown): boolean {
+  return chain(error).some((item) => {
+    const code = field(item, 'code');
+    return code === 'ER_LOCK_DEADLOCK' || code === '40P01' || field(item, 'errno') === 1213;
+  });
+}
+
+/**
  * Turns any error from a storage operation into a Payable error: Payable errors pass through; a
  * database that cannot be reached, a dropped connection, a pool timeout or a lock timeout becomes
  * `StorageUnavailableError` (503, so a webhook sender retries); missing tables become

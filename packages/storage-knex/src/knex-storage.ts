@@ -5,6 +5,10 @@ import {
   SystemClock,
   type AnyRecord,
   type Clock,
+  type DeliveryPatch,
+  type DeliveryQuery,
+  type EndpointPatch,
+  type EndpointQuery,
   type Lease,
   type OutboxPatch,
   type Page,
@@ -14,6 +18,9 @@ import {
   type RecordQuery,
   type StorageDriver,
   type StorageSession,
+  type StoredDelivery,
+  type StoredDeliveryAttempt,
+  type StoredEndpoint,
   type StoredIdempotencyKey,
   type StoredL402RootKey,
   type StoredL402SpentToken,
@@ -33,10 +40,15 @@ import {
   type Db,
   type KnexDialect,
 } from './dialect.js';
-import { isUniqueViolation, toStorageError } from './errors.js';
+import { isDeadlock, isUniqueViolation, toStorageError } from './errors.js';
 import {
+  attemptToRow,
   decodeCursor,
+  deliveryPatchToRow,
+  deliveryToRow,
   encodeCursor,
+  endpointPatchToRow,
+  endpointToRow,
   eventPatchToRow,
   eventToRow,
   idempotencyPatchToRow,
@@ -48,6 +60,9 @@ import {
   outboxPatchToRow,
   outboxToRow,
   recordToRow,
+  rowToAttempt,
+  rowToDelivery,
+  rowToEndpoint,
   rowToEvent,
   rowToIdempotency,
   rowToL402RootKey,
@@ -98,6 +113,23 @@ const EVENT_STATUSES: readonly WebhookEventStatus[] = ['pending', 'processing', 
 const INSERT_CHUNK = 100;
 /** How often an insert-or-read races a concurrent delete (idempotency keys, locks) before giving up. */
 const RACE_RETRIES = 5;
+/** How often a transaction of the driver's own that the database chose as a deadlock victim runs again. */
+const DEADLOCK_RETRIES = 5;
+/** The unique key of a delivery. */
+const DELIVERY_REF = ['endpoint_id', 'event_id'];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Claim order of deliveries: the earliest `nextAttemptAt` first, then id. */
+function byDue(a: StoredDelivery, b: StoredDelivery): number {
+  return a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || compareIds(a.id, b.id);
+}
 
 function pageSize(limit: number): number {
   return Math.max(0, Math.floor(Number.isFinite(limit) ? limit : 0));
@@ -121,9 +153,13 @@ function lockKey(name: string): string {
  *
  * Concurrency is the database's: inserts that deduplicate rely on unique keys (`ON CONFLICT DO
  * NOTHING` on PostgreSQL and SQLite, a caught duplicate-key error on MySQL), claims and
- * compare-and-set updates are conditional `UPDATE`s that check the affected rows, the outbox is
- * claimed with `FOR UPDATE SKIP LOCKED` where the server has it (PostgreSQL, MySQL 8, MariaDB 10.6+)
- * and by SQLite's single writer otherwise. Times are stored as epoch milliseconds, so Dates come
+ * compare-and-set updates are conditional `UPDATE`s that check the affected rows, the outbox and
+ * outbound webhook deliveries are claimed with `FOR UPDATE SKIP LOCKED` where the server has it
+ * (PostgreSQL, MySQL 8, MariaDB 10.6+; on MySQL in a `READ COMMITTED` transaction, so the locking
+ * read holds only the rows it claims) and by SQLite's single writer otherwise. A transaction the
+ * driver opens itself is run again when the database picks it as a deadlock victim. MySQL servers
+ * that log statements (`binlog_format = STATEMENT`) refuse `READ COMMITTED` writes: use `ROW` or
+ * `MIXED` (the defaults of MySQL 8 and MariaDB). Times are stored as epoch milliseconds, so Dates come
  * back exact to the millisecond. A database that cannot be reached, a dropped connection or a pool
  * timeout throws `StorageUnavailableError` (HTTP 503, with the driver error as `cause`).
  *
@@ -215,13 +251,32 @@ export class KnexStorageDriver implements StorageDriver {
     }
   }
 
-  /** Runs `fn` in this session's transaction, or in a new one when there is none. */
-  async #atomically<T>(db: Db, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in this session's transaction, or in a new one when there is none. A new transaction
+   * the database rolls back to break a deadlock is run again (nothing of it remains). With
+   * `readCommitted`, a new MySQL transaction runs at `READ COMMITTED`: its locking reads then lock
+   * only the rows they return, not every row and gap they scan (which made concurrent claimers
+   * deadlock under `REPEATABLE READ`).
+   */
+  async #atomically<T>(
+    db: Db,
+    fn: (trx: Knex.Transaction) => Promise<T>,
+    options: { readCommitted?: boolean } = {},
+  ): Promise<T> {
     if (this.#trx) return fn(this.#trx);
-    return db.transaction(async (trx) => {
-      await takeWriteLock(trx, this.#dialect, this.#tables.schemaVersion);
-      return fn(trx);
-    });
+    const config: Knex.TransactionConfig | undefined =
+      options.readCommitted && this.#dialect === 'mysql' ? { isolationLevel: 'read committed' } : undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.transaction(async (trx) => {
+          await takeWriteLock(trx, this.#dialect, this.#tables.schemaVersion);
+          return fn(trx);
+        }, config);
+      } catch (error) {
+        if (attempt >= DEADLOCK_RETRIES || !isDeadlock(error)) throw error;
+        await sleep(Math.floor(Math.random() * 10 * attempt));
+      }
+    }
   }
 
   /** The lock mode of a read: a requested `FOR UPDATE` only means something inside a transaction. */
@@ -779,7 +834,8 @@ export class KnexStorageDriver implements StorageDriver {
    * with an expired lease), at most the earliest undelivered one per aggregate, in id order.
    * PostgreSQL claims in one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING *`;
    * MySQL/MariaDB select `FOR UPDATE SKIP LOCKED` (plain `FOR UPDATE` on servers without it) and
-   * update in a transaction; SQLite runs the same single `UPDATE … RETURNING` under its one writer.
+   * update in a `READ COMMITTED` transaction (run again if chosen as a deadlock victim); SQLite runs
+   * the same single `UPDATE … RETURNING` under its one writer.
    */
   async claimOutbox(lease: Lease, limit: number): Promise<StoredOutboxMessage[]> {
     const size = pageSize(limit);
@@ -817,18 +873,22 @@ export class KnexStorageDriver implements StorageDriver {
         return rows.map(rowToOutbox).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       }
       const skipLocked = await this.#skipLocked(db);
-      return this.#atomically(db, async (trx) => {
-        const pick = candidates(trx, 'o.*').forUpdate();
-        const rows: Row[] = await (skipLocked ? pick.skipLocked() : pick);
-        if (rows.length === 0) return [];
-        await trx(table)
-          .whereIn(
-            'id',
-            rows.map((row) => row.id as string),
-          )
-          .update(set);
-        return rows.map((row) => rowToOutbox({ ...row, ...set }));
-      });
+      return this.#atomically(
+        db,
+        async (trx) => {
+          const pick = candidates(trx, 'o.*').forUpdate();
+          const rows: Row[] = await (skipLocked ? pick.skipLocked() : pick);
+          if (rows.length === 0) return [];
+          await trx(table)
+            .whereIn(
+              'id',
+              rows.map((row) => row.id as string),
+            )
+            .update(set);
+          return rows.map((row) => rowToOutbox({ ...row, ...set }));
+        },
+        { readCommitted: true },
+      );
     });
   }
 
@@ -851,6 +911,273 @@ export class KnexStorageDriver implements StorageDriver {
     return this.#run(async (db) => {
       const rows: Row[] = await db(this.#tables.outbox).select('*').where('id', id);
       return rows[0] ? rowToOutbox(rows[0]) : null;
+    });
+  }
+
+  // Outbound webhook endpoints, deliveries and their log -------------------------------------
+
+  /** Store a new endpoint (needs schema version 4); an id that already exists is an `InternalError`. */
+  async insertEndpoint(row: StoredEndpoint): Promise<void> {
+    const values = endpointToRow(row);
+    await this.#run(async (db) => {
+      try {
+        await db(this.#tables.endpoints).insert(values);
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new InternalError('An endpoint with this id already exists.', {
+            cause: error,
+            context: { id: row.id },
+          });
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** An endpoint by id, or `null`. */
+  async getEndpoint(id: string): Promise<StoredEndpoint | null> {
+    return this.#run(async (db) => {
+      const rows: Row[] = await db(this.#tables.endpoints).select('*').where('id', id);
+      return rows[0] ? rowToEndpoint(rows[0]) : null;
+    });
+  }
+
+  /**
+   * Endpoints oldest first (by id), with a cursor to continue: every tenant's when `tenantId` is
+   * absent, only those without a tenant for `null`, one tenant's for a string; optionally by status.
+   */
+  async listEndpoints(query: EndpointQuery): Promise<Page<StoredEndpoint>> {
+    const position = query.cursor ? decodeCursor(query.cursor) : null;
+    const size = pageSize(query.limit);
+    const key = query.tenantId === undefined ? undefined : tenantKey(query.tenantId);
+    return this.#run(async (db) => {
+      const q = db(this.#tables.endpoints).select('*');
+      if (key !== undefined) q.where('tenant_key', key);
+      if (query.status !== undefined) q.where('status', query.status);
+      if (position) q.where('id', '>', position.id);
+      const rows: Row[] = await q.orderBy('id', 'asc').limit(size + 1);
+      return toPage(rows.map(rowToEndpoint), size, (endpoint) =>
+        encodeCursor(endpoint.createdAt.getTime(), endpoint.id),
+      );
+    });
+  }
+
+  /** Update an endpoint; whether it exists. */
+  async updateEndpoint(id: string, patch: EndpointPatch): Promise<boolean> {
+    const set = endpointPatchToRow(patch);
+    const table = this.#tables.endpoints;
+    return this.#run(async (db) => {
+      if (Object.keys(set).length === 0) return this.#exists(db, table, (q) => q.where('id', id));
+      return num(await db(table).where('id', id).update(set)) > 0;
+    });
+  }
+
+  /**
+   * Insert deliveries, skipping those whose (endpointId, eventId) is stored already or earlier in the
+   * batch; returns how many were inserted. The unique key decides, also between processes: `INSERT …
+   * ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id` on PostgreSQL and SQLite, `INSERT
+   * IGNORE` on MySQL/MariaDB (its affected-row count; every value is checked against its column
+   * first, and a warning other than a skipped duplicate rolls the batch back). Rows are inserted in
+   * unique-key order, so concurrent overlapping batches wait for each other instead of deadlocking.
+   * A new (endpointId, eventId) under an id that exists is an `InternalError`, and nothing is stored.
+   */
+  async insertDeliveries(rows: StoredDelivery[]): Promise<number> {
+    const refs = new Set<string>();
+    const ids = new Set<string>();
+    const values: Row[] = [];
+    for (const delivery of rows) {
+      const row = deliveryToRow(delivery);
+      const ref = JSON.stringify([row.endpoint_id, row.event_id]);
+      if (refs.has(ref)) continue;
+      if (ids.has(delivery.id)) {
+        throw new InternalError('A delivery with this id already exists.', { context: { id: delivery.id } });
+      }
+      refs.add(ref);
+      ids.add(delivery.id);
+      values.push(row);
+    }
+    values.sort(
+      (a, b) =>
+        compareIds(String(a.endpoint_id), String(b.endpoint_id)) || compareIds(String(a.event_id), String(b.event_id)),
+    );
+    return this.#run(async (db) => {
+      if (values.length === 0) return 0;
+      const insert = async (target: Db): Promise<number> => {
+        let inserted = 0;
+        for (let i = 0; i < values.length; i += INSERT_CHUNK)
+          inserted += await this.#insertDeliveryChunk(target, values.slice(i, i + INSERT_CHUNK));
+        return inserted;
+      };
+      try {
+        if (this.#dialect !== 'mysql' && values.length <= INSERT_CHUNK) return await insert(db);
+        return await this.#atomically(db, insert);
+      } catch (error) {
+        if (isUniqueViolation(error))
+          throw new InternalError('A delivery with this id already exists.', { cause: error });
+        throw error;
+      }
+    });
+  }
+
+  /** One insert statement of deliveries that skips duplicates; how many rows it inserted. */
+  async #insertDeliveryChunk(db: Db, rows: Row[]): Promise<number> {
+    const table = this.#tables.deliveries;
+    const insert = db(table).insert(rows).onConflict(DELIVERY_REF).ignore();
+    if (this.#dialect !== 'mysql') {
+      const returned: unknown[] = await insert.returning('id');
+      return returned.length;
+    }
+    // knex answers an insert on MySQL with the first insert id: run it raw to read the row counts.
+    const { sql, bindings } = insert.toSQL();
+    const result = (await db.raw(sql, bindings)) as unknown as [{ affectedRows?: unknown; warningStatus?: unknown }];
+    const inserted = num(result[0]?.affectedRows ?? 0);
+    const skipped = rows.length - inserted;
+    if (num(result[0]?.warningStatus ?? 0) > skipped) {
+      throw new InternalError('MySQL changed a delivery value while inserting it (INSERT IGNORE warning).', {
+        context: { table },
+      });
+    }
+    if (skipped > 0) {
+      // INSERT IGNORE also skips a row whose id is taken by another delivery: find and refuse those.
+      const stored: Row[] = await db(table)
+        .select('id', 'endpoint_id', 'event_id')
+        .whereIn(
+          'id',
+          rows.map((row) => row.id as string),
+        );
+      const wanted = new Map(rows.map((row) => [row.id, row]));
+      for (const row of stored) {
+        const mine = wanted.get(row.id);
+        if (mine && (mine.endpoint_id !== row.endpoint_id || mine.event_id !== row.event_id)) {
+          throw new InternalError('A delivery with this id already exists.', { context: { id: String(row.id) } });
+        }
+      }
+    }
+    return inserted;
+  }
+
+  /**
+   * Claim up to `limit` due deliveries for `lease.owner` (`pending` with `nextAttemptAt` at or before
+   * `lease.now`, or `processing` with an expired lease), earliest `nextAttemptAt` first, then id:
+   * `processing`, `lockedBy`, `lockedUntil` and `updatedAt` are set, `attempts` is left alone. Rows
+   * other claimers hold are skipped, as in {@link KnexStorageDriver.claimOutbox}: one `UPDATE … WHERE
+   * id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING *` on PostgreSQL, a `READ COMMITTED`
+   * transaction with `FOR UPDATE SKIP LOCKED` on MySQL/MariaDB, one `UPDATE … RETURNING` on SQLite.
+   */
+  async claimDeliveries(lease: Lease, limit: number): Promise<StoredDelivery[]> {
+    const size = pageSize(limit);
+    if (size === 0) return this.#run(async () => []);
+    const now = toMs(lease.now);
+    const set = { status: 'processing', locked_by: lease.owner, locked_until: toMs(lease.until), updated_at: now };
+    const table = this.#tables.deliveries;
+    const due = (db: Db, columns: string): Knex.QueryBuilder =>
+      db(table)
+        .select(columns)
+        .where((w) =>
+          w
+            .where((x) => x.where('status', 'pending').andWhere('next_attempt_at', '<=', now))
+            .orWhere((x) =>
+              x
+                .where('status', 'processing')
+                .andWhere((y) => y.whereNull('locked_until').orWhere('locked_until', '<=', now)),
+            ),
+        )
+        .orderBy([
+          { column: 'next_attempt_at', order: 'asc' },
+          { column: 'id', order: 'asc' },
+        ])
+        .limit(size);
+    return this.#run(async (db) => {
+      if (this.#dialect !== 'mysql') {
+        const pick = due(db, 'id');
+        if (this.#dialect === 'pg') pick.forUpdate().skipLocked();
+        const rows: Row[] = await db(table).whereIn('id', pick).update(set).returning('*');
+        return rows.map(rowToDelivery).sort(byDue);
+      }
+      const skipLocked = await this.#skipLocked(db);
+      return this.#atomically(
+        db,
+        async (trx) => {
+          const pick = due(trx, '*').forUpdate();
+          const rows: Row[] = await (skipLocked ? pick.skipLocked() : pick);
+          if (rows.length === 0) return [];
+          await trx(table)
+            .whereIn(
+              'id',
+              rows.map((row) => row.id as string),
+            )
+            .update(set);
+          return rows.map((row) => rowToDelivery({ ...row, ...set })).sort(byDue);
+        },
+        { readCommitted: true },
+      );
+    });
+  }
+
+  /** Update a delivery; with `owner`, only while that owner holds it. Whether a row matched. */
+  async updateDelivery(id: string, patch: DeliveryPatch, options?: { owner?: string }): Promise<boolean> {
+    const set = deliveryPatchToRow(patch);
+    const table = this.#tables.deliveries;
+    return this.#run(async (db) => {
+      const where = (q: Knex.QueryBuilder): Knex.QueryBuilder => {
+        q.where('id', id);
+        if (options?.owner !== undefined) q.where('locked_by', options.owner);
+        return q;
+      };
+      if (Object.keys(set).length === 0) return this.#exists(db, table, where);
+      return num(await where(db(table)).update(set)) > 0;
+    });
+  }
+
+  /** A delivery by id, or `null`. */
+  async getDelivery(id: string): Promise<StoredDelivery | null> {
+    return this.#run(async (db) => {
+      const rows: Row[] = await db(this.#tables.deliveries).select('*').where('id', id);
+      return rows[0] ? rowToDelivery(rows[0]) : null;
+    });
+  }
+
+  /** One endpoint's deliveries, newest first (by id), optionally by status, with a cursor to continue. */
+  async listDeliveries(query: DeliveryQuery): Promise<Page<StoredDelivery>> {
+    const position = query.cursor ? decodeCursor(query.cursor) : null;
+    const size = pageSize(query.limit);
+    return this.#run(async (db) => {
+      const q = db(this.#tables.deliveries).select('*').where('endpoint_id', query.endpointId);
+      if (query.status !== undefined) q.where('status', query.status);
+      if (position) q.where('id', '<', position.id);
+      const rows: Row[] = await q.orderBy('id', 'desc').limit(size + 1);
+      return toPage(rows.map(rowToDelivery), size, (delivery) =>
+        encodeCursor(delivery.createdAt.getTime(), delivery.id),
+      );
+    });
+  }
+
+  /** Append one attempt to the delivery log; an id that already exists is an `InternalError`. */
+  async appendDeliveryAttempt(row: StoredDeliveryAttempt): Promise<void> {
+    const values = attemptToRow(row);
+    await this.#run(async (db) => {
+      try {
+        await db(this.#tables.deliveryAttempts).insert(values);
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new InternalError('A delivery attempt with this id already exists.', {
+            cause: error,
+            context: { id: row.id },
+          });
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** A delivery's attempts, oldest first (by id). */
+  async listDeliveryAttempts(deliveryId: string): Promise<StoredDeliveryAttempt[]> {
+    return this.#run(async (db) => {
+      const rows: Row[] = await db(this.#tables.deliveryAttempts)
+        .select('*')
+        .where('delivery_id', deliveryId)
+        .orderBy('id', 'asc');
+      return rows.map(rowToAttempt);
     });
   }
 }

@@ -9,14 +9,15 @@ import { DEFAULT_TABLE_PREFIX, tableNames, type TableNames } from './tables.js';
  * The schema version this release of `@payable/storage-knex` creates: `migrate(knex)` brings a
  * database up to it. Versions only ever add (tables, columns, indexes), so a driver of this release
  * works on any schema at version 1 or later, except for what a later step adds: `getCursor` and
- * `setCursor` need version 3 (the `cursors` table).
+ * `setCursor` need version 3 (the `cursors` table); the outbound webhook operations (endpoints,
+ * deliveries and their attempts) need version 4.
  *
  * @example
  * ```ts
  * if ((await schemaVersion(knex)) < SCHEMA_VERSION) await migrate(knex);
  * ```
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Options of {@link migrate}.
@@ -250,8 +251,81 @@ const V3: MigrationStep = {
   },
 };
 
+/**
+ * Version 4 (additive): outbound webhooks. Endpoints the app registered, one delivery per (endpoint,
+ * domain event) with the unique key that makes fan-out idempotent, and the log of every attempt.
+ */
+const V4: MigrationStep = {
+  version: 4,
+  name: 'outbound webhook endpoints, deliveries and attempts',
+  async up(ctx) {
+    const { tables } = ctx;
+    await ctx.createTable(tables.endpoints, (t, c) => {
+      c.key('id', 64).notNullable().primary();
+      c.key('tenant_id', 191).nullable();
+      c.key('tenant_key', 191).notNullable().defaultTo('');
+      t.text('url').notNullable();
+      // The event type patterns, as a JSON array.
+      t.text('events').notNullable();
+      c.key('scheme', 32).notNullable();
+      t.text('description').nullable();
+      // Ciphertext when encryption is configured.
+      t.text('secret').notNullable();
+      t.text('previous_secret').nullable();
+      c.time('previous_secret_expires_at').nullable();
+      c.key('status', 16).notNullable();
+      t.text('disabled_reason').nullable();
+      c.time('created_at').notNullable();
+      c.time('updated_at').notNullable();
+    });
+    // listEndpoints within a tenant, oldest first (every tenant's: by the primary key).
+    await ctx.addIndex(tables.endpoints, 'tenant_idx', ['tenant_key', 'id']);
+
+    await ctx.createTable(tables.deliveries, (t, c) => {
+      c.key('id', 64).notNullable().primary();
+      c.key('tenant_id', 191).nullable();
+      c.key('tenant_key', 191).notNullable().defaultTo('');
+      c.key('endpoint_id', 64).notNullable();
+      c.key('event_id', 255).notNullable();
+      c.key('event_type', 128).notNullable();
+      c.longText('payload').notNullable();
+      c.key('status', 16).notNullable();
+      t.integer('attempts').notNullable().defaultTo(0);
+      c.time('next_attempt_at').notNullable();
+      c.key('locked_by', 255).nullable();
+      c.time('locked_until').nullable();
+      t.integer('last_status').nullable();
+      c.longText('last_error').nullable();
+      c.time('created_at').notNullable();
+      c.time('updated_at').notNullable();
+      c.time('delivered_at').nullable();
+    });
+    // Dedupe: one delivery per (endpoint, domain event), also when two relays fan out the same event.
+    await ctx.addIndex(tables.deliveries, 'ref_uq', ['endpoint_id', 'event_id'], { unique: true });
+    // claimDeliveries: due by status and next attempt.
+    await ctx.addIndex(tables.deliveries, 'claim_idx', ['status', 'next_attempt_at']);
+    // listDeliveries: one endpoint's, newest first.
+    await ctx.addIndex(tables.deliveries, 'endpoint_idx', ['endpoint_id', 'id']);
+
+    await ctx.createTable(tables.deliveryAttempts, (t, c) => {
+      c.key('id', 64).notNullable().primary();
+      c.key('delivery_id', 64).notNullable();
+      c.key('endpoint_id', 64).notNullable();
+      t.integer('attempt').notNullable();
+      c.time('started_at').notNullable();
+      t.bigInteger('duration_ms').notNullable();
+      t.integer('response_status').nullable();
+      c.longText('response_body').nullable();
+      c.longText('error').nullable();
+      c.time('next_attempt_at').nullable();
+    });
+    // listDeliveryAttempts: one delivery's, oldest first.
+    await ctx.addIndex(tables.deliveryAttempts, 'delivery_idx', ['delivery_id', 'id']);
+  },
+};
+
 /** Every step, in version order. */
-const STEPS: readonly MigrationStep[] = [V1, V2, V3];
+const STEPS: readonly MigrationStep[] = [V1, V2, V3, V4];
 
 function columnHelpers(table: Knex.CreateTableBuilder | Knex.AlterTableBuilder, dialect: KnexDialect): ColumnHelpers {
   return {
@@ -329,8 +403,9 @@ function sleep(ms: number): Promise<void> {
 /**
  * Create or upgrade Payable's tables: the billing tables (customers, payments, refunds,
  * subscriptions, invoices, checkouts) and the system tables (webhook events, outbox, idempotency
- * keys, locks, cursors, L402 spent tokens and root keys), with the unique keys that carry deduplication and
- * an index for every query `KnexStorageDriver` makes.
+ * keys, locks, cursors, L402 spent tokens and root keys, outbound webhook endpoints, deliveries and
+ * their attempts), with the unique keys that carry deduplication and an index for every query
+ * `KnexStorageDriver` makes.
  *
  * Steps are versioned and recorded in `<prefix>schema_version`; each run applies the steps not yet
  * applied, so it is safe to re-run (a no-op when up to date) and to run from several processes at
@@ -343,7 +418,7 @@ function sleep(ms: number): Promise<void> {
  * import { KnexStorageDriver, migrate } from '@payable/storage-knex';
  *
  * const db = knex({ client: 'better-sqlite3', connection: { filename: './payable.db' }, useNullAsDefault: true });
- * await migrate(db); // { previousVersion: 0, version: 3, applied: [1, 2, 3] }
+ * await migrate(db); // { previousVersion: 0, version: 4, applied: [1, 2, 3, 4] }
  * const storage = new KnexStorageDriver(db);
  * ```
  */

@@ -2,8 +2,15 @@ import {
   InternalError,
   ValidationError,
   type AnyRecord,
+  type DeliveryPatch,
+  type DeliveryStatus,
+  type EndpointPatch,
+  type EndpointStatus,
   type OutboxPatch,
   type PayableEventType,
+  type StoredDelivery,
+  type StoredDeliveryAttempt,
+  type StoredEndpoint,
   type StoredIdempotencyKey,
   type StoredL402RootKey,
   type StoredL402SpentToken,
@@ -11,6 +18,7 @@ import {
   type StoredWebhookEvent,
   type WebhookEventPatch,
   type WebhookEventStatus,
+  type WebhookScheme,
   type OutboxStatus,
 } from '@payable/core';
 
@@ -25,7 +33,19 @@ export const LIMITS = {
   providerId: 255,
   key: 255,
   lockName: 191,
+  /** Event types (outbox `type`, delivery `event_type`). */
+  type: 128,
+  /** Short enum-like columns (statuses, schemes). */
+  tag: 16,
+  scheme: 32,
+  /** Lease owners (`locked_by`). */
+  owner: 255,
+  /** `mediumtext` on MySQL: the longest text Payable stores (in bytes). */
+  longTextBytes: 16_777_215,
 } as const;
+
+/** The largest value of a 32-bit `integer` column. */
+const INT_MAX = 2_147_483_647;
 
 /** Field names whose ISO strings are turned back into Dates when a record is read (outside `metadata`). */
 const RECORD_DATE_KEYS = new Set([
@@ -327,6 +347,225 @@ export function outboxPatchToRow(patch: OutboxPatch): Row {
   if (patch.lastError !== undefined) row.last_error = patch.lastError;
   if (patch.deliveredAt !== undefined) row.delivered_at = toMsOrNull(patch.deliveredAt);
   return row;
+}
+
+// Outbound webhooks ---------------------------------------------------------------------------
+
+function checkInteger(fieldName: string, value: number, max = INT_MAX): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw new ValidationError(`${fieldName} must be a whole number from 0 to ${max}.`, {
+      context: { field: fieldName, reason: 'invalid' },
+    });
+  }
+}
+
+function checkText(fieldName: string, value: string | null, maxBytes: number = LIMITS.longTextBytes): void {
+  if (value === null) return;
+  if (typeof value !== 'string' || Buffer.byteLength(value, 'utf8') > maxBytes) {
+    throw new ValidationError(`${fieldName} must be a string of at most ${maxBytes} bytes.`, {
+      context: { field: fieldName, reason: typeof value === 'string' ? 'too_long' : 'invalid', max: maxBytes },
+    });
+  }
+}
+
+function checkEvents(events: string[]): void {
+  if (!Array.isArray(events) || !events.every((event) => typeof event === 'string')) {
+    throw new ValidationError('events must be an array of strings.', {
+      context: { field: 'events', reason: 'invalid' },
+    });
+  }
+}
+
+function parseEvents(value: unknown): string[] {
+  const parsed: unknown = JSON.parse(str(value));
+  if (!Array.isArray(parsed) || !parsed.every((event) => typeof event === 'string')) {
+    throw new InternalError('A stored endpoint has malformed events.', { context: { column: 'events' } });
+  }
+  return parsed;
+}
+
+/** The row of an outbound webhook endpoint (`events` as JSON text). */
+export function endpointToRow(endpoint: StoredEndpoint): Row {
+  checkLength('id', endpoint.id, LIMITS.id);
+  checkText('url', endpoint.url, 65_535);
+  checkEvents(endpoint.events);
+  checkLength('scheme', endpoint.scheme, LIMITS.scheme);
+  checkLength('status', endpoint.status, LIMITS.tag);
+  return {
+    id: endpoint.id,
+    tenant_id: endpoint.tenantId ?? null,
+    tenant_key: tenantKey(endpoint.tenantId),
+    url: endpoint.url,
+    events: JSON.stringify(endpoint.events),
+    scheme: endpoint.scheme,
+    description: endpoint.description,
+    secret: endpoint.secret,
+    previous_secret: endpoint.previousSecret,
+    previous_secret_expires_at: toMsOrNull(endpoint.previousSecretExpiresAt),
+    status: endpoint.status,
+    disabled_reason: endpoint.disabledReason,
+    created_at: toMs(endpoint.createdAt),
+    updated_at: toMs(endpoint.updatedAt),
+  };
+}
+
+/** The endpoint a row holds. */
+export function rowToEndpoint(row: Row): StoredEndpoint {
+  return {
+    id: str(row.id),
+    tenantId: strOrNull(row.tenant_id),
+    url: str(row.url),
+    events: parseEvents(row.events),
+    scheme: str(row.scheme) as WebhookScheme,
+    description: strOrNull(row.description),
+    secret: str(row.secret),
+    previousSecret: strOrNull(row.previous_secret),
+    previousSecretExpiresAt: dateOrNull(row.previous_secret_expires_at),
+    status: str(row.status) as EndpointStatus,
+    disabledReason: strOrNull(row.disabled_reason),
+    createdAt: dateOf(row.created_at),
+    updatedAt: dateOf(row.updated_at),
+  };
+}
+
+/** The columns an endpoint patch sets. */
+export function endpointPatchToRow(patch: EndpointPatch): Row {
+  const row: Row = {};
+  if (patch.url !== undefined) {
+    checkText('url', patch.url, 65_535);
+    row.url = patch.url;
+  }
+  if (patch.events !== undefined) {
+    checkEvents(patch.events);
+    row.events = JSON.stringify(patch.events);
+  }
+  if (patch.scheme !== undefined) row.scheme = patch.scheme;
+  if (patch.description !== undefined) row.description = patch.description;
+  if (patch.secret !== undefined) row.secret = patch.secret;
+  if (patch.previousSecret !== undefined) row.previous_secret = patch.previousSecret;
+  if (patch.previousSecretExpiresAt !== undefined)
+    row.previous_secret_expires_at = toMsOrNull(patch.previousSecretExpiresAt);
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.disabledReason !== undefined) row.disabled_reason = patch.disabledReason;
+  if (patch.updatedAt !== undefined) row.updated_at = toMs(patch.updatedAt);
+  return row;
+}
+
+/**
+ * The row of a delivery. Every column is checked against its size here: on MySQL deliveries are
+ * inserted with `INSERT IGNORE`, which would otherwise truncate an over-long value with a warning.
+ */
+export function deliveryToRow(delivery: StoredDelivery): Row {
+  checkLength('id', delivery.id, LIMITS.id);
+  checkLength('endpointId', delivery.endpointId, LIMITS.id);
+  checkLength('eventId', delivery.eventId, LIMITS.providerId);
+  checkLength('eventType', delivery.eventType, LIMITS.type);
+  checkLength('status', delivery.status, LIMITS.tag);
+  checkText('payload', delivery.payload);
+  checkInteger('attempts', delivery.attempts);
+  if (delivery.lockedBy !== null) checkLength('lockedBy', delivery.lockedBy, LIMITS.owner);
+  if (delivery.lastStatus !== null) checkInteger('lastStatus', delivery.lastStatus);
+  checkText('lastError', delivery.lastError);
+  return {
+    id: delivery.id,
+    tenant_id: delivery.tenantId ?? null,
+    tenant_key: tenantKey(delivery.tenantId),
+    endpoint_id: delivery.endpointId,
+    event_id: delivery.eventId,
+    event_type: delivery.eventType,
+    payload: delivery.payload,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    next_attempt_at: toMs(delivery.nextAttemptAt),
+    locked_by: delivery.lockedBy,
+    locked_until: toMsOrNull(delivery.lockedUntil),
+    last_status: delivery.lastStatus,
+    last_error: delivery.lastError,
+    created_at: toMs(delivery.createdAt),
+    updated_at: toMs(delivery.updatedAt),
+    delivered_at: toMsOrNull(delivery.deliveredAt),
+  };
+}
+
+/** The delivery a row holds. */
+export function rowToDelivery(row: Row): StoredDelivery {
+  return {
+    id: str(row.id),
+    tenantId: strOrNull(row.tenant_id),
+    endpointId: str(row.endpoint_id),
+    eventId: str(row.event_id),
+    eventType: str(row.event_type),
+    payload: str(row.payload),
+    status: str(row.status) as DeliveryStatus,
+    attempts: num(row.attempts),
+    nextAttemptAt: dateOf(row.next_attempt_at),
+    lockedBy: strOrNull(row.locked_by),
+    lockedUntil: dateOrNull(row.locked_until),
+    lastStatus: numOrNull(row.last_status),
+    lastError: strOrNull(row.last_error),
+    createdAt: dateOf(row.created_at),
+    updatedAt: dateOf(row.updated_at),
+    deliveredAt: dateOrNull(row.delivered_at),
+  };
+}
+
+/** The columns a delivery patch sets. */
+export function deliveryPatchToRow(patch: DeliveryPatch): Row {
+  const row: Row = {};
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.attempts !== undefined) {
+    checkInteger('attempts', patch.attempts);
+    row.attempts = patch.attempts;
+  }
+  if (patch.nextAttemptAt !== undefined) row.next_attempt_at = toMs(patch.nextAttemptAt);
+  if (patch.lockedBy !== undefined) row.locked_by = patch.lockedBy;
+  if (patch.lockedUntil !== undefined) row.locked_until = toMsOrNull(patch.lockedUntil);
+  if (patch.lastStatus !== undefined) {
+    if (patch.lastStatus !== null) checkInteger('lastStatus', patch.lastStatus);
+    row.last_status = patch.lastStatus;
+  }
+  if (patch.lastError !== undefined) row.last_error = patch.lastError;
+  if (patch.updatedAt !== undefined) row.updated_at = toMs(patch.updatedAt);
+  if (patch.deliveredAt !== undefined) row.delivered_at = toMsOrNull(patch.deliveredAt);
+  return row;
+}
+
+/** The row of one delivery attempt. */
+export function attemptToRow(attempt: StoredDeliveryAttempt): Row {
+  checkLength('id', attempt.id, LIMITS.id);
+  checkLength('deliveryId', attempt.deliveryId, LIMITS.id);
+  checkLength('endpointId', attempt.endpointId, LIMITS.id);
+  checkInteger('attempt', attempt.attempt);
+  checkInteger('durationMs', attempt.durationMs, Number.MAX_SAFE_INTEGER);
+  if (attempt.responseStatus !== null) checkInteger('responseStatus', attempt.responseStatus);
+  return {
+    id: attempt.id,
+    delivery_id: attempt.deliveryId,
+    endpoint_id: attempt.endpointId,
+    attempt: attempt.attempt,
+    started_at: toMs(attempt.startedAt),
+    duration_ms: attempt.durationMs,
+    response_status: attempt.responseStatus,
+    response_body: attempt.responseBody,
+    error: attempt.error,
+    next_attempt_at: toMsOrNull(attempt.nextAttemptAt),
+  };
+}
+
+/** The delivery attempt a row holds. */
+export function rowToAttempt(row: Row): StoredDeliveryAttempt {
+  return {
+    id: str(row.id),
+    deliveryId: str(row.delivery_id),
+    endpointId: str(row.endpoint_id),
+    attempt: num(row.attempt),
+    startedAt: dateOf(row.started_at),
+    durationMs: num(row.duration_ms),
+    responseStatus: numOrNull(row.response_status),
+    responseBody: strOrNull(row.response_body),
+    error: strOrNull(row.error),
+    nextAttemptAt: dateOrNull(row.next_attempt_at),
+  };
 }
 
 // L402 ----------------------------------------------------------------------------------------

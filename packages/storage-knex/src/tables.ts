@@ -39,6 +39,12 @@ export interface TableNames {
   l402SpentTokens: string;
   /** L402 macaroon root keys: `payable_l402_root_keys`. */
   l402RootKeys: string;
+  /** Outbound webhook endpoints an app registered: `payable_webhook_endpoints` (schema v4). */
+  endpoints: string;
+  /** One domain event to one endpoint, (endpoint, event) unique: `payable_webhook_deliveries` (schema v4). */
+  deliveries: string;
+  /** The delivery log, one row per attempt: `payable_webhook_delivery_attempts` (schema v4). */
+  deliveryAttempts: string;
   /** The migrations applied to this schema: `payable_schema_version`. */
   schemaVersion: string;
 }
@@ -75,6 +81,9 @@ export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
     cursors: `${prefix}cursors`,
     l402SpentTokens: `${prefix}l402_spent_tokens`,
     l402RootKeys: `${prefix}l402_root_keys`,
+    endpoints: `${prefix}webhook_endpoints`,
+    deliveries: `${prefix}webhook_deliveries`,
+    deliveryAttempts: `${prefix}webhook_delivery_attempts`,
     schemaVersion: `${prefix}schema_version`,
   };
 }
@@ -90,6 +99,9 @@ export function allTables(tables: TableNames): string[] {
     tables.cursors,
     tables.l402SpentTokens,
     tables.l402RootKeys,
+    tables.endpoints,
+    tables.deliveries,
+    tables.deliveryAttempts,
     tables.schemaVersion,
   ];
 }

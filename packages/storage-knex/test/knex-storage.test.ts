@@ -1,5 +1,13 @@
 import { newId, type StorageDriver } from '@payable/core';
-import { fixtureTime, makeOutboxMessage, makePayment, makeWebhookEvent, storageConformance } from '@payable/testing';
+import {
+  fixtureTime,
+  makeDelivery,
+  makeEndpoint,
+  makeOutboxMessage,
+  makePayment,
+  makeWebhookEvent,
+  storageConformance,
+} from '@payable/testing';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KnexStorageDriver, migrate, tableNames } from '../src/index.js';
@@ -196,6 +204,86 @@ describe.each(allTargets())('KnexStorageDriver on $name', (target) => {
             10,
           );
           expect(later.map((message) => message.id)).toEqual([held.id]);
+        });
+      }
+
+      it('outbound webhooks – endpoints keep events as JSON text, deliveries tenant_key and epoch milliseconds', async () => {
+        const storage = getDriver();
+        const endpoint = makeEndpoint({ tenantId: 'tenant-a', events: ['payment.*', 'refund.succeeded'] });
+        await storage.insertEndpoint(endpoint);
+        const delivery = makeDelivery({ endpointId: endpoint.id, nextAttemptAt: fixtureTime(1.5) });
+        await storage.insertDeliveries([delivery]);
+        const tables = tableNames(prefix);
+        const endpoints: Record<string, unknown>[] = await rawKnex()(tables.endpoints).select('*');
+        expect(endpoints.map((row) => [row.id, row.tenant_key, JSON.parse(String(row.events))])).toEqual([
+          [endpoint.id, 'tenant-a', ['payment.*', 'refund.succeeded']],
+        ]);
+        const deliveries: Record<string, unknown>[] = await rawKnex()(tables.deliveries).select('*');
+        expect(
+          deliveries.map((row) => [row.endpoint_id, row.event_id, row.tenant_key, Number(row.next_attempt_at)]),
+        ).toEqual([[endpoint.id, delivery.eventId, '', fixtureTime(1.5).getTime()]]);
+      });
+
+      it('insertDeliveries – a value longer than its column is VALIDATION_ERROR and nothing of the batch is stored', async () => {
+        const storage = getDriver();
+        const fine = makeDelivery();
+        const long = makeDelivery({ eventId: `evt_${'x'.repeat(300)}` });
+        await expect(storage.insertDeliveries([fine, long])).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+          context: { field: 'eventId' },
+        });
+        await expect(storage.insertDeliveries([makeDelivery({ eventType: 't'.repeat(129) })])).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+          context: { field: 'eventType' },
+        });
+        expect(await storage.getDelivery(fine.id)).toBeNull();
+        expect(Number((await rawKnex()(tableNames(prefix).deliveries).count({ n: '*' }).first())?.n)).toBe(0);
+      });
+
+      it('claimOutbox and claimDeliveries – rounds of concurrent claimers over deleted rows neither deadlock nor share a row', async () => {
+        // MySQL/MariaDB under REPEATABLE READ locked every scanned row (deleted ones too) and the gaps
+        // between them, so concurrent claimers deadlocked once earlier rounds left deleted rows behind.
+        const storage = getDriver();
+        const tables = tableNames(prefix);
+        for (let round = 0; round < 6; round++) {
+          await storage.appendOutbox(Array.from({ length: 30 }, () => makeOutboxMessage()));
+          await storage.insertDeliveries(Array.from({ length: 30 }, () => makeDelivery()));
+          const at = (i: number) => ({ owner: `relay-${i}`, now: fixtureTime(round), until: fixtureTime(round + 30) });
+          const [messages, deliveries] = await Promise.all([
+            Promise.all([0, 1, 2, 3].map((i) => storage.claimOutbox(at(i), 10))),
+            Promise.all([0, 1, 2, 3].map((i) => storage.claimDeliveries(at(i), 10))),
+          ]);
+          for (const claimed of [messages.flat(), deliveries.flat()]) {
+            expect(claimed.length).toBeGreaterThan(0);
+            expect(new Set(claimed.map((row) => row.id)).size).toBe(claimed.length);
+          }
+          await rawKnex()(tables.outbox).del();
+          await rawKnex()(tables.deliveries).del();
+        }
+      });
+
+      if (target.dialect !== 'sqlite') {
+        it('claimDeliveries – skips a row another transaction holds locked instead of waiting for it (SKIP LOCKED)', async () => {
+          const storage = getDriver();
+          const held = makeDelivery({ nextAttemptAt: fixtureTime(-1) });
+          const free = makeDelivery();
+          await storage.insertDeliveries([held, free]);
+          const trx = await rawKnex().transaction();
+          try {
+            await trx(tableNames(prefix).deliveries).select('id').where('id', held.id).forUpdate();
+            const claimed = await storage.claimDeliveries(
+              { owner: 'relay-1', now: fixtureTime(0), until: fixtureTime(30) },
+              10,
+            );
+            expect(claimed.map((delivery) => delivery.id)).toEqual([free.id]);
+          } finally {
+            await trx.rollback();
+          }
+          const later = await storage.claimDeliveries(
+            { owner: 'relay-2', now: fixtureTime(1), until: fixtureTime(31) },
+            10,
+          );
+          expect(later.map((delivery) => delivery.id)).toEqual([held.id]);
         });
       }
 

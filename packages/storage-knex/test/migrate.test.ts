@@ -5,6 +5,8 @@ import {
   newId,
   type CustomerRecord,
   type PaymentRecord,
+  type StoredDelivery,
+  type StoredEndpoint,
   type StoredIdempotencyKey,
   type StoredOutboxMessage,
   type StoredWebhookEvent,
@@ -157,7 +159,9 @@ describe.each(allTargets())('migrate on $name', (target) => {
     const prefix = uniquePrefix('mc');
     expect(await schemaVersion(knex, { tablePrefix: prefix })).toBe(0);
     const result = await migrate(knex, { tablePrefix: prefix });
-    expect(result).toEqual({ previousVersion: 0, version: SCHEMA_VERSION, applied: [1, 2, 3] });
+    // Version 4 added the outbound webhook tables; a new step must bump this on purpose.
+    expect(SCHEMA_VERSION).toBe(4);
+    expect(result).toEqual({ previousVersion: 0, version: SCHEMA_VERSION, applied: [1, 2, 3, 4] });
     const tables = tableNames(prefix);
     for (const table of [
       ...Object.values(tables.records),
@@ -168,11 +172,16 @@ describe.each(allTargets())('migrate on $name', (target) => {
       tables.cursors,
       tables.l402SpentTokens,
       tables.l402RootKeys,
+      tables.endpoints,
+      tables.deliveries,
     ]) {
       expect(await knex.schema.hasTable(table), table).toBe(true);
       expect(await knex.schema.hasColumn(table, 'tenant_id'), `${table}.tenant_id`).toBe(true);
     }
-    expect(await versionRows(knex, prefix)).toEqual([1, 2, 3]);
+    // The attempt log belongs to its delivery (and through it to a tenant).
+    expect(await knex.schema.hasTable(tables.deliveryAttempts)).toBe(true);
+    expect(await knex.schema.hasColumn(tables.deliveryAttempts, 'delivery_id')).toBe(true);
+    expect(await versionRows(knex, prefix)).toEqual([1, 2, 3, 4]);
     expect(await schemaVersion(knex, { tablePrefix: prefix })).toBe(SCHEMA_VERSION);
     await dropPrefixedTables(knex, prefix);
   });
@@ -193,7 +202,7 @@ describe.each(allTargets())('migrate on $name', (target) => {
       version: SCHEMA_VERSION,
       applied: [],
     });
-    expect(await versionRows(knex, prefix)).toEqual([1, 2, 3]);
+    expect(await versionRows(knex, prefix)).toEqual([1, 2, 3, 4]);
     expect(await storage.getRecord('payment', stored.id, null)).toEqual(stored);
     await dropPrefixedTables(knex, prefix);
   });
@@ -292,13 +301,18 @@ describe.each(allTargets())('migrate on $name', (target) => {
         until: new Date(AT.getTime() + 60_000),
       }),
     ).toBe(true);
+    // The outbound webhook tables come with version 4: before it, their operations name migrate.
+    await expect(v1.listEndpoints({ limit: 10 })).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      context: { hint: 'migrate' },
+    });
 
     expect(await migrate(knex, { tablePrefix: prefix })).toEqual({
       previousVersion: 1,
       version: SCHEMA_VERSION,
-      applied: [2, 3],
+      applied: [2, 3, 4],
     });
-    expect(await versionRows(knex, prefix)).toEqual([1, 2, 3]);
+    expect(await versionRows(knex, prefix)).toEqual([1, 2, 3, 4]);
 
     const latest = new KnexStorageDriver(knex, undefined, { tablePrefix: prefix, destroyOnClose: false });
     expect(await latest.getRecord('customer', buyer.id, 'tenant-a')).toEqual(buyer);
@@ -321,6 +335,63 @@ describe.each(allTargets())('migrate on $name', (target) => {
       (await latest.insertRecord('payment', payment({ providerId: (payments[1] as PaymentRecord).providerId })))
         .inserted,
     ).toBe(false);
+    // Version 4: endpoints, deliveries deduplicated by (endpoint, event), claims and the attempt log.
+    const endpoint: StoredEndpoint = {
+      id: newId('ep'),
+      tenantId: 'tenant-a',
+      url: 'https://hooks.example.com/payable',
+      events: ['payment.*'],
+      scheme: 'standard-webhooks',
+      description: null,
+      secret: 'whsec_secret',
+      previousSecret: null,
+      previousSecretExpiresAt: null,
+      status: 'enabled',
+      disabledReason: null,
+      createdAt: AT,
+      updatedAt: AT,
+    };
+    await latest.insertEndpoint(endpoint);
+    expect(await latest.getEndpoint(endpoint.id)).toEqual(endpoint);
+    const delivery = (eventId: string): StoredDelivery => ({
+      id: newId('dlv'),
+      tenantId: 'tenant-a',
+      endpointId: endpoint.id,
+      eventId,
+      eventType: 'payment.succeeded',
+      payload: `{"id":"${eventId}"}`,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: AT,
+      lockedBy: null,
+      lockedUntil: null,
+      lastStatus: null,
+      lastError: null,
+      createdAt: AT,
+      updatedAt: AT,
+      deliveredAt: null,
+    });
+    const first = delivery('evt_1');
+    expect(await latest.insertDeliveries([first, delivery('evt_1'), delivery('evt_2')])).toBe(2);
+    expect(await latest.insertDeliveries([delivery('evt_2')])).toBe(0);
+    const claimed = await latest.claimDeliveries(
+      { owner: 'relay-1', now: AT, until: new Date(AT.getTime() + 30_000) },
+      10,
+    );
+    expect(claimed).toHaveLength(2);
+    await latest.appendDeliveryAttempt({
+      id: newId('att'),
+      deliveryId: first.id,
+      endpointId: endpoint.id,
+      attempt: 1,
+      startedAt: AT,
+      durationMs: 42,
+      responseStatus: 200,
+      responseBody: 'ok',
+      error: null,
+      nextAttemptAt: null,
+    });
+    expect((await latest.listDeliveryAttempts(first.id)).map((attempt) => attempt.durationMs)).toEqual([42]);
     await dropPrefixedTables(knex, prefix);
   });
 
@@ -356,10 +427,10 @@ describe.each(shared)('concurrent migrate on $name', (target) => {
     try {
       const results = await Promise.all(instances.map((knex) => migrate(knex, { tablePrefix: prefix })));
       const applied = results.flatMap((result) => result.applied).sort();
-      expect(applied).toEqual([1, 2, 3]);
+      expect(applied).toEqual([1, 2, 3, 4]);
       for (const result of results) expect(result.version).toBe(SCHEMA_VERSION);
       const [first] = instances as [Knex];
-      expect(await versionRows(first, prefix)).toEqual([1, 2, 3]);
+      expect(await versionRows(first, prefix)).toEqual([1, 2, 3, 4]);
       const storage = new KnexStorageDriver(first, undefined, { tablePrefix: prefix, destroyOnClose: false });
       const stored = payment();
       expect((await storage.insertRecord('payment', stored)).inserted).toBe(true);
@@ -383,11 +454,11 @@ describe.each(shared)('concurrent migrate on $name', (target) => {
       ),
     );
     const results = outputs.map(({ stdout }) => JSON.parse(stdout.trim()) as { version: number; applied: number[] });
-    expect(results.flatMap((result) => result.applied).sort()).toEqual([1, 2, 3]);
+    expect(results.flatMap((result) => result.applied).sort()).toEqual([1, 2, 3, 4]);
     for (const result of results) expect(result.version).toBe(SCHEMA_VERSION);
     const knex = target.connect();
     try {
-      expect(await versionRows(knex, prefix)).toEqual([1, 2, 3]);
+      expect(await versionRows(knex, prefix)).toEqual([1, 2, 3, 4]);
       expect(await schemaVersion(knex, { tablePrefix: prefix })).toBe(SCHEMA_VERSION);
       await dropPrefixedTables(knex, prefix);
     } finally {

@@ -1,12 +1,19 @@
 import { InternalError, StorageUnavailableError, ValidationError } from '../errors/index.js';
 import type { AnyRecord, Page, RecordByKind, RecordKind } from '../records/types.js';
 import type {
+  DeliveryPatch,
+  DeliveryQuery,
+  EndpointPatch,
+  EndpointQuery,
   Lease,
   OutboxPatch,
   ProviderRef,
   RecordQuery,
   StorageDriver,
   StorageSession,
+  StoredDelivery,
+  StoredDeliveryAttempt,
+  StoredEndpoint,
   StoredIdempotencyKey,
   StoredL402RootKey,
   StoredL402SpentToken,
@@ -38,6 +45,29 @@ const OUTBOX_PATCH_KEYS = [
   'lastError',
   'deliveredAt',
 ] as const satisfies readonly (keyof OutboxPatch)[];
+const ENDPOINT_PATCH_KEYS = [
+  'url',
+  'events',
+  'scheme',
+  'description',
+  'secret',
+  'previousSecret',
+  'previousSecretExpiresAt',
+  'status',
+  'disabledReason',
+  'updatedAt',
+] as const satisfies readonly (keyof EndpointPatch)[];
+const DELIVERY_PATCH_KEYS = [
+  'status',
+  'attempts',
+  'nextAttemptAt',
+  'lockedBy',
+  'lockedUntil',
+  'lastStatus',
+  'lastError',
+  'updatedAt',
+  'deliveredAt',
+] as const satisfies readonly (keyof DeliveryPatch)[];
 const IDEMPOTENCY_PATCH_KEYS = [
   'status',
   'lockedUntil',
@@ -155,6 +185,11 @@ class MemoryEngine {
   readonly #l402Spent = new Map<string, StoredL402SpentToken>();
   readonly #idempotency = new Map<string, StoredIdempotencyKey>();
   readonly #outbox = new Map<string, StoredOutboxMessage>();
+  readonly #endpoints = new Map<string, StoredEndpoint>();
+  readonly #deliveries = new Map<string, StoredDelivery>();
+  /** uniqueKey(endpointId, eventId) → delivery id */
+  readonly #deliveryRefs = new Map<string, string>();
+  readonly #deliveryAttempts = new Map<string, StoredDeliveryAttempt>();
   #journal: Undo[] | null = null;
 
   // Journal -----------------------------------------------------------------------------------
@@ -545,6 +580,138 @@ class MemoryEngine {
     const message = this.#outbox.get(id);
     return message ? copy(message) : null;
   }
+
+  // Outbound webhook endpoints, deliveries and their log ---------------------------------------
+
+  insertEndpoint(row: StoredEndpoint): void {
+    if (this.#endpoints.has(row.id)) {
+      throw new InternalError('An endpoint with this id already exists.', { context: { id: row.id } });
+    }
+    this.#put(this.#endpoints, row.id, copy(row));
+  }
+
+  getEndpoint(id: string): StoredEndpoint | null {
+    const endpoint = this.#endpoints.get(id);
+    return endpoint ? copy(endpoint) : null;
+  }
+
+  listEndpoints(query: EndpointQuery): Page<StoredEndpoint> {
+    const rows = [...this.#endpoints.values()].filter(
+      (endpoint) =>
+        (query.tenantId === undefined || (endpoint.tenantId ?? null) === (query.tenantId ?? null)) &&
+        (query.status === undefined || endpoint.status === query.status),
+    );
+    // Oldest first: ids are time-ordered.
+    rows.sort((a, b) => compareStrings(a.id, b.id));
+    return paginate(
+      rows,
+      query.limit,
+      query.cursor,
+      (row, at) => row.id > at.id,
+      (row) => encodeCursor(row.createdAt, row.id),
+    );
+  }
+
+  updateEndpoint(id: string, patch: EndpointPatch): boolean {
+    const endpoint = this.#endpoints.get(id);
+    if (!endpoint) return false;
+    this.#put(this.#endpoints, id, applyPatch(endpoint, patch, ENDPOINT_PATCH_KEYS));
+    return true;
+  }
+
+  insertDeliveries(rows: StoredDelivery[]): number {
+    // Check the whole batch first: a refused batch stores nothing.
+    const accepted: StoredDelivery[] = [];
+    const refs = new Set<string>();
+    const ids = new Set<string>();
+    for (const row of rows) {
+      const ref = uniqueKey(row.endpointId, row.eventId);
+      if (this.#deliveryRefs.has(ref) || refs.has(ref)) continue;
+      if (this.#deliveries.has(row.id) || ids.has(row.id)) {
+        throw new InternalError('A delivery with this id already exists.', { context: { id: row.id } });
+      }
+      refs.add(ref);
+      ids.add(row.id);
+      accepted.push(row);
+    }
+    for (const row of accepted) {
+      this.#put(this.#deliveries, row.id, copy(row));
+      this.#put(this.#deliveryRefs, uniqueKey(row.endpointId, row.eventId), row.id);
+    }
+    return accepted.length;
+  }
+
+  claimDeliveries(lease: Lease, limit: number): StoredDelivery[] {
+    const now = lease.now.getTime();
+    const due = [...this.#deliveries.values()]
+      .filter(
+        (delivery) =>
+          (delivery.status === 'pending' && delivery.nextAttemptAt.getTime() <= now) ||
+          (delivery.status === 'processing' &&
+            (delivery.lockedUntil === null || delivery.lockedUntil.getTime() <= now)),
+      )
+      .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || compareStrings(a.id, b.id))
+      .slice(0, Math.max(0, Math.floor(limit)));
+    return due.map((delivery) => {
+      const claimed: StoredDelivery = {
+        ...delivery,
+        status: 'processing',
+        lockedBy: lease.owner,
+        lockedUntil: copy(lease.until),
+        updatedAt: copy(lease.now),
+      };
+      this.#put(this.#deliveries, delivery.id, claimed);
+      return copy(claimed);
+    });
+  }
+
+  updateDelivery(id: string, patch: DeliveryPatch, options?: { owner?: string }): boolean {
+    const delivery = this.#deliveries.get(id);
+    if (!delivery) return false;
+    if (options?.owner !== undefined && delivery.lockedBy !== options.owner) return false;
+    this.#put(this.#deliveries, id, applyPatch(delivery, patch, DELIVERY_PATCH_KEYS));
+    return true;
+  }
+
+  getDelivery(id: string): StoredDelivery | null {
+    const delivery = this.#deliveries.get(id);
+    return delivery ? copy(delivery) : null;
+  }
+
+  listDeliveries(query: DeliveryQuery): Page<StoredDelivery> {
+    const rows = [...this.#deliveries.values()].filter(
+      (delivery) =>
+        delivery.endpointId === query.endpointId && (query.status === undefined || delivery.status === query.status),
+    );
+    // Newest first: ids are time-ordered.
+    rows.sort((a, b) => compareStrings(b.id, a.id));
+    return paginate(
+      rows,
+      query.limit,
+      query.cursor,
+      (row, at) => row.id < at.id,
+      (row) => encodeCursor(row.createdAt, row.id),
+    );
+  }
+
+  appendDeliveryAttempt(row: StoredDeliveryAttempt): void {
+    if (!Number.isSafeInteger(row.durationMs) || row.durationMs < 0) {
+      throw new ValidationError('durationMs must be a whole, non-negative number of milliseconds.', {
+        context: { field: 'durationMs', reason: 'invalid' },
+      });
+    }
+    if (this.#deliveryAttempts.has(row.id)) {
+      throw new InternalError('A delivery attempt with this id already exists.', { context: { id: row.id } });
+    }
+    this.#put(this.#deliveryAttempts, row.id, copy(row));
+  }
+
+  listDeliveryAttempts(deliveryId: string): StoredDeliveryAttempt[] {
+    return [...this.#deliveryAttempts.values()]
+      .filter((attempt) => attempt.deliveryId === deliveryId)
+      .sort((a, b) => compareStrings(a.id, b.id))
+      .map(copy);
+  }
 }
 
 /** The storage operations, each run through `run` (the driver's mutex, or a transaction's guard). */
@@ -690,6 +857,50 @@ abstract class MemorySession implements StorageSession {
 
   getOutboxMessage(id: string): Promise<StoredOutboxMessage | null> {
     return this.run(() => this.engine.getOutboxMessage(id));
+  }
+
+  insertEndpoint(row: StoredEndpoint): Promise<void> {
+    return this.run(() => this.engine.insertEndpoint(row));
+  }
+
+  getEndpoint(id: string): Promise<StoredEndpoint | null> {
+    return this.run(() => this.engine.getEndpoint(id));
+  }
+
+  listEndpoints(query: EndpointQuery): Promise<Page<StoredEndpoint>> {
+    return this.run(() => this.engine.listEndpoints(query));
+  }
+
+  updateEndpoint(id: string, patch: EndpointPatch): Promise<boolean> {
+    return this.run(() => this.engine.updateEndpoint(id, patch));
+  }
+
+  insertDeliveries(rows: StoredDelivery[]): Promise<number> {
+    return this.run(() => this.engine.insertDeliveries(rows));
+  }
+
+  claimDeliveries(lease: Lease, limit: number): Promise<StoredDelivery[]> {
+    return this.run(() => this.engine.claimDeliveries(lease, limit));
+  }
+
+  updateDelivery(id: string, patch: DeliveryPatch, options?: { owner?: string }): Promise<boolean> {
+    return this.run(() => this.engine.updateDelivery(id, patch, options));
+  }
+
+  getDelivery(id: string): Promise<StoredDelivery | null> {
+    return this.run(() => this.engine.getDelivery(id));
+  }
+
+  listDeliveries(query: DeliveryQuery): Promise<Page<StoredDelivery>> {
+    return this.run(() => this.engine.listDeliveries(query));
+  }
+
+  appendDeliveryAttempt(row: StoredDeliveryAttempt): Promise<void> {
+    return this.run(() => this.engine.appendDeliveryAttempt(row));
+  }
+
+  listDeliveryAttempts(deliveryId: string): Promise<StoredDeliveryAttempt[]> {
+    return this.run(() => this.engine.listDeliveryAttempts(deliveryId));
   }
 }
 

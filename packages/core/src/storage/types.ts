@@ -135,6 +135,133 @@ export interface StoredL402SpentToken {
   spentAt: Date;
 }
 
+/** A signature scheme of outbound webhooks: Standard Webhooks (default) or Payable's `t=…,v1=…` header. */
+export type WebhookScheme = 'standard-webhooks' | 'payable-v1';
+
+/** Whether an endpoint receives deliveries. */
+export type EndpointStatus = 'enabled' | 'disabled';
+
+/** An outbound webhook endpoint an app registered: where Payable sends its domain events. */
+export interface StoredEndpoint {
+  /** Payable's id (`ep_…`, time-ordered). */
+  id: string;
+  tenantId: string | null;
+  url: string;
+  /** Event types it receives: exact (`payment.succeeded`), a prefix pattern (`payment.*`) or `*`. */
+  events: string[];
+  scheme: WebhookScheme;
+  description: string | null;
+  /** The signing secret (ciphertext at rest when encryption is configured). */
+  secret: string;
+  /** The secret before the last rotation, still signing until `previousSecretExpiresAt` (ciphertext at rest too). */
+  previousSecret: string | null;
+  previousSecretExpiresAt: Date | null;
+  status: EndpointStatus;
+  /** Why it was disabled (`gone` after a 410, `manual`, …), `null` while enabled. */
+  disabledReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The fields of an endpoint that can change. */
+export type EndpointPatch = Partial<
+  Pick<
+    StoredEndpoint,
+    | 'url'
+    | 'events'
+    | 'scheme'
+    | 'description'
+    | 'secret'
+    | 'previousSecret'
+    | 'previousSecretExpiresAt'
+    | 'status'
+    | 'disabledReason'
+    | 'updatedAt'
+  >
+>;
+
+/** A query over endpoints, oldest first (by id). */
+export interface EndpointQuery {
+  /** Absent (`undefined`): every tenant's endpoints; `null`: only those without a tenant; a string: that tenant's. */
+  tenantId?: string | null;
+  status?: EndpointStatus;
+  limit: number;
+  cursor?: string | null;
+}
+
+/** Where a delivery (one event to one endpoint) is. */
+export type DeliveryStatus = 'pending' | 'processing' | 'delivered' | 'failed';
+
+/** One domain event to one endpoint. (endpointId, eventId) is unique: fan-out twice inserts once. */
+export interface StoredDelivery {
+  /** Payable's id (`dlv_…`, time-ordered). */
+  id: string;
+  tenantId: string | null;
+  endpointId: string;
+  /** The domain event's id: the `webhook-id` receivers deduplicate on. */
+  eventId: string;
+  eventType: string;
+  /** The exact JSON body sent, the domain event `{ id, type, createdAt, data }`. */
+  payload: string;
+  status: DeliveryStatus;
+  /** Attempts made so far. */
+  attempts: number;
+  /** When it may be sent (next). */
+  nextAttemptAt: Date;
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  /** HTTP status of the last attempt (`null`: none, or no response). */
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  deliveredAt: Date | null;
+}
+
+/** The fields of a delivery that sending changes. */
+export type DeliveryPatch = Partial<
+  Pick<
+    StoredDelivery,
+    | 'status'
+    | 'attempts'
+    | 'nextAttemptAt'
+    | 'lockedBy'
+    | 'lockedUntil'
+    | 'lastStatus'
+    | 'lastError'
+    | 'updatedAt'
+    | 'deliveredAt'
+  >
+>;
+
+/** A query over one endpoint's deliveries, newest first. */
+export interface DeliveryQuery {
+  endpointId: string;
+  status?: DeliveryStatus;
+  limit: number;
+  cursor?: string | null;
+}
+
+/** One attempt of a delivery, as the delivery log keeps it. */
+export interface StoredDeliveryAttempt {
+  /** Payable's id (`att_…`, time-ordered). */
+  id: string;
+  deliveryId: string;
+  endpointId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  startedAt: Date;
+  /** Whole milliseconds (a fraction is a `ValidationError`: round before storing). */
+  durationMs: number;
+  /** The receiver's HTTP status; `null` when there was no response (timeout, refused, forbidden address). */
+  responseStatus: number | null;
+  /** The start of the response body, up to the configured cap. */
+  responseBody: string | null;
+  error: string | null;
+  /** When the next attempt is due; `null` when none follows (delivered, given up, endpoint disabled). */
+  nextAttemptAt: Date | null;
+}
+
 /** A lease claim: who claims, until when, judged at `now`. */
 export interface Lease {
   owner: string;
@@ -246,11 +373,42 @@ export interface StorageSession {
   claimOutbox(lease: Lease, limit: number): Promise<StoredOutboxMessage[]>;
   updateOutbox(id: string, patch: OutboxPatch, options?: { owner?: string }): Promise<boolean>;
   getOutboxMessage(id: string): Promise<StoredOutboxMessage | null>;
+
+  // Outbound webhook endpoints, deliveries and their log
+  /** Store a new endpoint; an `id` that already exists is an `InternalError`. */
+  insertEndpoint(row: StoredEndpoint): Promise<void>;
+  getEndpoint(id: string): Promise<StoredEndpoint | null>;
+  /** Oldest first (by id), paginated, filtered by tenant (see {@link EndpointQuery}) and status. */
+  listEndpoints(query: EndpointQuery): Promise<Page<StoredEndpoint>>;
+  /** Update an endpoint. Returns whether it exists. */
+  updateEndpoint(id: string, patch: EndpointPatch): Promise<boolean>;
+  /**
+   * Insert deliveries, skipping any whose (endpointId, eventId) is already stored or comes earlier
+   * in the same batch (by the unique key, also between processes). Returns how many were inserted.
+   * A new (endpointId, eventId) under an `id` that already exists is an `InternalError`.
+   */
+  insertDeliveries(rows: StoredDelivery[]): Promise<number>;
+  /**
+   * Claim up to `limit` due deliveries for `lease.owner`: `pending` with `nextAttemptAt` at or before
+   * `lease.now`, or `processing` with an expired lease; oldest `nextAttemptAt` first, then id;
+   * skipping rows other claimers hold. Sets `processing`, `lockedBy`, `lockedUntil` (`lease.until`) and
+   * `updatedAt` (`lease.now`); `attempts` is unchanged. Concurrent claimers never get the same row.
+   */
+  claimDeliveries(lease: Lease, limit: number): Promise<StoredDelivery[]>;
+  /** Update a delivery; with `owner`, only while that owner holds it. Returns whether a row changed. */
+  updateDelivery(id: string, patch: DeliveryPatch, options?: { owner?: string }): Promise<boolean>;
+  getDelivery(id: string): Promise<StoredDelivery | null>;
+  /** One endpoint's deliveries, newest first (by id), paginated. */
+  listDeliveries(query: DeliveryQuery): Promise<Page<StoredDelivery>>;
+  /** Append one attempt to a delivery's log; an `id` that already exists is an `InternalError`. */
+  appendDeliveryAttempt(row: StoredDeliveryAttempt): Promise<void>;
+  /** A delivery's attempts, oldest first (by id); `[]` when there are none. */
+  listDeliveryAttempts(deliveryId: string): Promise<StoredDeliveryAttempt[]>;
 }
 
 /**
  * The storage port: durable state for billing records and the system tables (inbox, outbox,
- * idempotency keys, locks, cursors, L402 root keys and spent tokens). `transaction(fn)` runs `fn` atomically: a state change and its outbox
+ * idempotency keys, locks, cursors, L402 root keys and spent tokens, outbound endpoints and deliveries). `transaction(fn)` runs `fn` atomically: a state change and its outbox
  * rows commit together or not at all.
  *
  * @example

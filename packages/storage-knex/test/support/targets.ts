@@ -171,6 +171,9 @@ export function allTableNames(prefix: string): string[] {
     tables.cursors,
     tables.l402SpentTokens,
     tables.l402RootKeys,
+    tables.endpoints,
+    tables.deliveries,
+    tables.deliveryAttempts,
   ];
 }
 

@@ -7,6 +7,7 @@ import { inboxTests } from './storage/inbox.js';
 import { l402Tests } from './storage/l402.js';
 import { lifecycleTests } from './storage/lifecycle.js';
 import { lockTests } from './storage/locks.js';
+import { outboundTests } from './storage/outbound.js';
 import { outboxTests } from './storage/outbox.js';
 import { recordTests } from './storage/records.js';
 import { transactionTests } from './storage/transactions.js';
@@ -30,7 +31,8 @@ export interface StorageConformanceOptions {
  * Registers the storage-port conformance suite with vitest: every guarantee of `StorageDriver`
  * (unique keys under concurrency, tenant scoping, pagination, leases and claims, idempotency
  * compare-and-set, outbox order per aggregate, transactions, durable cursors, L402 root keys and
- * spent payment hashes, Date and JSON round-trips). Each test
+ * spent payment hashes, outbound webhook endpoints, deliveries deduplicated by (endpoint, event) and
+ * claimed without overlap, the delivery log, Date and JSON round-trips). Each test
  * gets a fresh driver from `makeDriver`. Call it at the top level of a test file.
  *
  * @example
@@ -79,6 +81,7 @@ export function storageConformance(name: string, options: StorageConformanceOpti
     describe('idempotency', () => idempotencyTests(test));
     describe('outbox', () => outboxTests(test));
     describe('l402', () => l402Tests(test));
+    describe('outbound webhooks', () => outboundTests(test));
     describe('transactions', () => transactionTests(test));
     describe('lifecycle', () => lifecycleTests(test));
 

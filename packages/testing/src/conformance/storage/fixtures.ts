@@ -8,6 +8,9 @@ import {
   type RecordByKind,
   type RecordKind,
   type RefundRecord,
+  type StoredDelivery,
+  type StoredDeliveryAttempt,
+  type StoredEndpoint,
   type StoredIdempotencyKey,
   type StoredOutboxMessage,
   type StoredWebhookEvent,
@@ -325,6 +328,97 @@ export function makeOutboxMessage(overrides: Partial<StoredOutboxMessage> = {}):
     lastError: null,
     createdAt: fixtureTime(),
     deliveredAt: null,
+    ...overrides,
+  };
+}
+
+/**
+ * A valid enabled outbound webhook endpoint (Standard Webhooks scheme, every `payment.*` event, no
+ * tenant, no previous secret); `overrides` replace fields. Ids are time-ordered.
+ *
+ * @example
+ * ```ts
+ * await storage.insertEndpoint(makeEndpoint({ tenantId: 'acme', events: ['refund.succeeded'] }));
+ * ```
+ */
+export function makeEndpoint(overrides: Partial<StoredEndpoint> = {}): StoredEndpoint {
+  return {
+    id: newId('ep'),
+    tenantId: null,
+    url: 'https://hooks.example.com/payable?source=conformance',
+    events: ['payment.*'],
+    scheme: 'standard-webhooks',
+    description: null,
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+    status: 'enabled',
+    disabledReason: null,
+    createdAt: fixtureTime(),
+    updatedAt: fixtureTime(),
+    ...overrides,
+  };
+}
+
+/**
+ * A valid pending delivery of a fresh `payment.succeeded` domain event to `endpointId` (a fresh one
+ * unless overridden), due now; `overrides` replace fields. Ids are time-ordered.
+ *
+ * @example
+ * ```ts
+ * const inserted = await storage.insertDeliveries([makeDelivery({ endpointId: endpoint.id })]);
+ * ```
+ */
+export function makeDelivery(overrides: Partial<StoredDelivery> = {}): StoredDelivery {
+  const eventId = overrides.eventId ?? newId('evt');
+  const eventType = overrides.eventType ?? 'payment.succeeded';
+  return {
+    id: newId('dlv'),
+    tenantId: null,
+    endpointId: overrides.endpointId ?? newId('ep'),
+    eventId,
+    eventType,
+    payload: JSON.stringify({
+      id: eventId,
+      type: eventType,
+      createdAt: fixtureTime().toISOString(),
+      data: { id: 'pay_conformance', amount: 1234, currency: 'USD' },
+    }),
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: fixtureTime(),
+    lockedBy: null,
+    lockedUntil: null,
+    lastStatus: null,
+    lastError: null,
+    createdAt: fixtureTime(),
+    updatedAt: fixtureTime(),
+    deliveredAt: null,
+    ...overrides,
+  };
+}
+
+/**
+ * A valid first attempt of `deliveryId` that got HTTP 500 and is retried in 5 s; `overrides`
+ * replace fields. Ids are time-ordered: attempts built later sort after earlier ones.
+ *
+ * @example
+ * ```ts
+ * await storage.appendDeliveryAttempt(makeDeliveryAttempt({ deliveryId: delivery.id, endpointId: delivery.endpointId }));
+ * ```
+ */
+export function makeDeliveryAttempt(overrides: Partial<StoredDeliveryAttempt> = {}): StoredDeliveryAttempt {
+  return {
+    id: newId('att'),
+    deliveryId: newId('dlv'),
+    endpointId: newId('ep'),
+    attempt: 1,
+    startedAt: fixtureTime(),
+    durationMs: 125,
+    responseStatus: 500,
+    responseBody: '{"error":"internal"}',
+    error: null,
+    nextAttemptAt: fixtureTime(5),
     ...overrides,
   };
 }
