@@ -68,6 +68,7 @@ const payableFastify: FastifyPluginAsync<PayablePluginOptions> = async (instance
   if (opts.authorize !== undefined) handlerOptions.authorize = opts.authorize;
   if (opts.webhookSignatureHeader !== undefined) handlerOptions.webhookSignatureHeader = opts.webhookSignatureHeader;
   if (opts.hooks !== undefined) handlerOptions.hooks = opts.hooks;
+  if (opts.rateLimit !== undefined) handlerOptions.rateLimit = opts.rateLimit;
   const handler = createHttpHandler(payable, handlerOptions);
 
   // Raw bodies for every content type, in this plugin's context only: the app's other routes keep

@@ -1,34 +1,25 @@
+import { MemoryRateLimiter as CoreMemoryRateLimiter } from '@payable/core';
 import { describe, expect, it } from 'vitest';
-import { MemoryRateLimiter } from './rate-limiter.js';
+import { MemoryRateLimiter, type RateLimiter } from '../index.js';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1) + seconds * 1000);
 
-describe('MemoryRateLimiter', () => {
+describe('MemoryRateLimiter (re-exported from @payable/core)', () => {
+  it('export – @payable/l402 exports the same class as @payable/core', () => {
+    expect(MemoryRateLimiter).toBe(CoreMemoryRateLimiter);
+  });
+
   it('hit – allows `limit` hits per window per key, then refuses until the window ends', () => {
-    const limiter = new MemoryRateLimiter({ limit: 3 });
-    expect([1, 2, 3].map((i) => limiter.hit('a', at(i)).remaining)).toEqual([2, 1, 0]);
-    const refused = limiter.hit('a', at(20));
-    expect(refused).toEqual({ allowed: false, limit: 3, remaining: 0, resetAt: at(61), retryAfterSeconds: 41 });
-    expect(limiter.hit('b', at(20)).allowed).toBe(true);
-    expect(limiter.hit('a', at(61))).toMatchObject({ allowed: true, remaining: 2, resetAt: at(121) });
-  });
-
-  it('hit – Retry-After is whole seconds, at least 1', () => {
-    const limiter = new MemoryRateLimiter({ limit: 1, windowMs: 1000 });
-    limiter.hit('a', at(0));
-    expect(limiter.hit('a', new Date(at(0).getTime() + 999)).retryAfterSeconds).toBe(1);
-  });
-
-  it('hit – past maxKeys, finished windows are dropped first (a client mid-window keeps its count)', () => {
-    const limiter = new MemoryRateLimiter({ limit: 1, maxKeys: 2 });
-    limiter.hit('old', at(0));
-    limiter.hit('busy', at(30));
-    limiter.hit('new', at(70)); // 'old' has finished: dropped, 'busy' kept
-    expect(limiter.hit('busy', at(71)).allowed).toBe(false);
-  });
-
-  it('constructor – a limit that is not a positive integer is VALIDATION_ERROR', () => {
-    expect(() => new MemoryRateLimiter({ limit: 0 })).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
-    expect(() => new MemoryRateLimiter({ limit: 1.5 })).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
+    const limiter: RateLimiter = new MemoryRateLimiter({ limit: 2 });
+    expect(limiter.hit('a', at(0))).toMatchObject({ allowed: true, remaining: 1 });
+    expect(limiter.hit('a', at(1))).toMatchObject({ allowed: true, remaining: 0 });
+    expect(limiter.hit('a', at(2))).toEqual({
+      allowed: false,
+      limit: 2,
+      remaining: 0,
+      resetAt: at(60),
+      retryAfterSeconds: 58,
+    });
+    expect(limiter.hit('a', at(60))).toMatchObject({ allowed: true, remaining: 1 });
   });
 });
