@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdapterResult } from './adapters.js';
 import type { InboxResult } from './inbox.js';
+import type { L402Result } from './l402.js';
 import type { StatementCounts } from './query-count.js';
 
 /** An inbox measurement and the phase it belongs to. */
@@ -51,6 +52,10 @@ export interface BenchRun {
     frameworks: string[];
     stacks: string[];
     profile: boolean;
+    /** L402 benchmark: rounds, seconds per side per round, warm-up seconds per side (runs since issue 7). */
+    l402Rounds?: number;
+    l402RoundSeconds?: number;
+    l402WarmupSeconds?: number;
   };
   inbox: InboxEntry[];
   adapters: AdapterResult[];
@@ -60,6 +65,8 @@ export interface BenchRun {
     events: number;
     sides: Partial<Record<'baseline' | 'payable', { web: ProfileTop; workers: ProfileTop }>>;
   } | null;
+  /** The L402 verification benchmark (absent in runs taken before it existed). */
+  l402?: L402Result | null;
 }
 
 /** The last `count` runs of `mode` stored in `dir`, oldest first. */
@@ -297,6 +304,11 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
         ? 'The adapters themselves cost little: the gap to the hand-written code is in the core\'s webhook pipeline and the Knex storage driver (inbox benchmark, "Where the time goes").'
         : 'The adapters add a cost of their own on top of the core\'s (inbox benchmark, "Where the time goes").',
     );
+    p();
+  }
+  const l402Summary = renderL402Summary(runs, root);
+  if (l402Summary !== null) {
+    p(l402Summary);
     p();
   }
 
@@ -566,14 +578,161 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
     p();
   }
 
+  out.push(...renderTail(runs, root));
+  return `${out.join('\n')}`;
+}
+
+/** One stored run's L402 figures and how the report names the run. */
+interface L402Entry {
+  label: string;
+  run: BenchRun;
+  result: L402Result;
+}
+
+/**
+ * The L402 figures to show: those of the given (full) runs; when none of them has any (runs taken
+ * before the L402 benchmark existed), the latest full or `--only l402` run in bench/results that has.
+ */
+function l402Entries(runs: readonly BenchRun[], root: string): { entries: L402Entry[]; fromPartial: boolean } {
+  const inRuns = runs.flatMap((run, i) => (run.l402 ? [{ label: runLabel(i, run), run, result: run.l402 }] : []));
+  if (inRuns.length > 0) return { entries: inRuns, fromPartial: false };
+  let files: string[];
+  try {
+    files = readdirSync(join(root, 'bench', 'results'))
+      .filter((f) => f.endsWith('-full.json') || f.endsWith('-partial.json'))
+      .sort()
+      .reverse();
+  } catch {
+    return { entries: [], fromPartial: false };
+  }
+  for (const f of files) {
+    const run = JSON.parse(readFileSync(join(root, 'bench', 'results', f), 'utf8')) as BenchRun;
+    if (run.l402) {
+      const kind = run.mode === 'full' ? 'full' : '`--only l402`';
+      const label = `the ${kind} run of ${run.date.slice(0, 16).replace('T', ' ')} UTC`;
+      return { entries: [{ label, run, result: run.l402 }], fromPartial: run.mode !== 'full' };
+    }
+  }
+  return { entries: [], fromPartial: false };
+}
+
+/** Whether one run meets issue 7's goal, and why not. */
+function l402Verdict(r: L402Result): { met: boolean; text: string } {
+  const fast = r.ours.median >= r.goalPerSecond;
+  const ahead = r.ratio > 1;
+  const figures = `${n0(r.ours.median)}/s, ${r.ratio.toFixed(2)}× the library's ${n0(r.theirs.median)}/s`;
+  if (fast && ahead) return { met: true, text: `met (${figures})` };
+  const misses = [...(fast ? [] : [`below ${n0(r.goalPerSecond)}/s`]), ...(ahead ? [] : ['not ahead of the library'])];
+  return { met: false, text: `**not met**: ${misses.join(' and ')} (${figures})` };
+}
+
+/**
+ * The summary line of the L402 benchmark, or `null` when no stored run has L402 figures.
+ *
+ * @example
+ * ```ts
+ * const line = renderL402Summary(latestRuns(dir, 'full', 2), root);
+ * ```
+ */
+export function renderL402Summary(runs: readonly BenchRun[], root: string): string | null {
+  const { entries } = l402Entries(runs, root);
+  const last = entries[entries.length - 1];
+  if (!last) return null;
+  return `L402 verification (issue 7; goal: ≥ ${n0(last.result.goalPerSecond)} verifications/s on one core and ahead of the \`macaroon\` library): ${l402Verdict(last.result).text} in ${last.label} (section 3).`;
+}
+
+/**
+ * The end of the report: the L402 benchmark (section 3), the micro-benchmarks (section 4) and how
+ * to reproduce, as lines.
+ *
+ * @example
+ * ```ts
+ * const lines = renderTail(latestRuns(dir, 'full', 2), root);
+ * ```
+ */
+export function renderTail(runs: readonly BenchRun[], root: string): string[] {
+  const out: string[] = [];
+  const p = (line = '') => out.push(line);
+
+  // L402
+  const { entries, fromPartial } = l402Entries(runs, root);
+  const last = entries[entries.length - 1];
+  if (last) {
+    const r = last.result;
+    const verdict = l402Verdict(r);
+    p('## 3. L402 verification (issue 7)');
+    p();
+    p(
+      `Goal: at least ${n0(r.goalPerSecond)} full L402 verifications per second on one core, and ahead of the \`macaroon\` library's`,
+    );
+    p(`verify doing the same work. In ${last.label}: ${verdict.text}.`);
+    if (fromPartial) {
+      p(
+        'These figures come from the latest `pnpm bench --only l402` run, not from the full runs above, which predate the L402',
+      );
+      p('benchmark; the next full run includes it.');
+    }
+    p();
+    p('### Method');
+    p();
+    p(
+      '- The same work on both sides, from the `Authorization` value to a decision (packages/l402/bench/verify-work.ts,',
+    );
+    p('  shared with the vitest micro-benchmark): split the header, base64-decode and deserialize the V2 binary');
+    p('  macaroon, recompute the HMAC-SHA256 chain from the root key (with the `macaroons-key-generator`');
+    p(
+      `  derivation), check each of the token's ${r.caveats} caveats (services, capabilities, valid-until, path, amount),`,
+    );
+    p('  and check sha256(preimage) against the payment hash in the identifier.');
+    p('  **@payable/l402**: `parseAuthorization` + `verifyL402Token` from the built package. **Library**:');
+    p(`  ${r.library} \`importMacaroon\` + \`verify\` (its caveat checker a set lookup, cheaper than Payable's`);
+    p('  caveat parsing) + the same preimage check.');
+    p(
+      `- One token, its \`Authorization\` value ${r.headerBytes} bytes; the root key in memory on both sides (the paywall keeps`,
+    );
+    p('  root keys in an in-memory cache); no database, no Lightning node. The paywall adds that cache lookup and,');
+    p('  under the single-use policy, a replay-store write, neither measured here.');
+    p(
+      `- One child process, one thread. ${r.warmupSeconds} s of warm-up per side, then ${r.rounds} rounds of ${r.roundSeconds} s per side, the sides`,
+    );
+    p('  interleaved and their order alternating each round, so background load hits both alike. Figures are');
+    p('  verifications per second of wall-clock time, the median round of each side, and their ratio; "per CPU');
+    p("  second\" divides by the process's user + system CPU time instead (V8's GC threads included), which");
+    p('  discounts the time the process waited for a core on this shared machine. Every verification must pass,');
+    p('  or the run fails.');
+    p();
+    p('### Results');
+    p();
+    p(
+      `| run | load 1 min at start / end | @payable/l402 /s | ${r.library} /s | @payable/l402 / library | per CPU second: @payable/l402 / library | goal met |`,
+    );
+    p('|---|---|---:|---:|---:|---:|---|');
+    for (const e of entries) {
+      const x = e.result;
+      p(
+        `| ${e.label} | ${n1(e.run.loadStart[0])} / ${n1(e.run.loadEnd[0])} | ${n0(x.ours.median)} | ${n0(x.theirs.median)} | ${x.ratio.toFixed(2)}× | ${n0(x.ours.medianCpu)} / ${n0(x.theirs.medianCpu)} | ${l402Verdict(x).met ? 'yes' : '**no**'} |`,
+      );
+    }
+    p();
+    p('Each round (verifications per second, wall clock):');
+    p();
+    p('| run | side | rounds |');
+    p('|---|---|---|');
+    for (const e of entries) {
+      p(`| ${e.label} | @payable/l402 | ${e.result.ours.perSecond.map((x) => n0(x)).join(', ')} |`);
+      p(`| ${e.label} | ${e.result.library} | ${e.result.theirs.perSecond.map((x) => n0(x)).join(', ')} |`);
+    }
+    p();
+  }
+
   // Micro benchmarks
   const micro = microBenches(root);
-  p('## 3. Micro-benchmarks (vitest bench)');
+  p('## 4. Micro-benchmarks (vitest bench)');
   p();
   if (micro.length === 0) {
     p('None yet.');
   } else {
-    p('Not part of `pnpm bench`; run them on their own:');
+    p('Run on their own with vitest (the L402 one measures the same work as section 3, which `pnpm bench` runs):');
     p();
     p('| benchmark | compares | command |');
     p('|---|---|---|');
@@ -589,16 +748,18 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
   p('# (or BENCH_PG_URL / BENCH_REDIS_URL), then from the repository root:');
   p('pnpm bench                      # full run (5-7 minutes on 2 busy cores); writes docs/benchmarks.md');
   p('pnpm bench --quick              # short run (1,000 events, 3 s per side); prints, leaves the docs alone');
-  p('pnpm bench --only inbox         # or --only adapters (stored apart; the docs show full runs)');
+  p('pnpm bench --only inbox         # or --only adapters, --only l402 (stored apart; the docs show full runs)');
   p('pnpm bench --events 10000 --concurrency 64 --duration 10 --connections 32 --frameworks fastify --stacks pg');
+  p('pnpm bench --only l402 --l402-rounds 11 --l402-seconds 2');
   p('pnpm bench --cleanup            # drop tables and Redis keys an interrupted run left behind');
   p('```');
   p();
   p('Each run stores its figures in `bench/results/<date>-<mode>.json`; the report shows the last two full');
-  p('runs. Tables and Redis keys get unique prefixes per run and are dropped afterwards. The benchmark');
-  p('code is in `bench/` (not part of `pnpm test`).');
+  p('runs (the L402 section, while they have no L402 figures, the latest `--only l402` run). Tables and Redis');
+  p('keys get unique prefixes per run and are dropped afterwards. The benchmark code is in `bench/` (not part');
+  p('of `pnpm test`).');
   p();
-  return `${out.join('\n')}`;
+  return out;
 }
 
 /** vitest bench files under packages/*\/bench, with the first comment line as a description. */

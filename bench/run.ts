@@ -1,13 +1,15 @@
 /**
  * `pnpm bench`: the inbox throughput benchmark (issue 3) and the HTTP adapter benchmark (issue 4),
- * each Payable figure beside the hand-written code a user would otherwise write, in one run.
+ * each Payable figure beside the hand-written code a user would otherwise write, and the L402
+ * verification benchmark (issue 7), `@payable/l402` beside the `macaroon` library, in one run.
  * Results go to bench/results/<date>.json; a full run also renders docs/benchmarks.md from the
  * last two full runs.
  *
- * Flags: --quick (short run, docs untouched unless --docs), --only inbox|adapters (docs untouched
- * unless --docs), --events N,
+ * Flags: --quick (short run, docs untouched unless --docs), --only inbox|adapters|l402 (docs
+ * untouched unless --docs), --events N,
  * --concurrency N, --duration S, --connections N, --frameworks express,fastify,nest,
- * --stacks sqlite,pg, --profile / --no-profile, --docs / --no-docs; --cleanup drops what an
+ * --stacks sqlite,pg, --l402-rounds N, --l402-seconds S (per side per round), --profile / --no-profile,
+ * --docs / --no-docs; --cleanup drops what an
  * interrupted run left behind (tables and Redis keys with the benchmark's prefixes) and exits;
  * --render only re-renders docs/benchmarks.md from the stored results.
  */
@@ -22,6 +24,7 @@ import pg from 'pg';
 import type { Framework, Stack } from './adapter-server.js';
 import { type AdapterResult, runAdapterScenario } from './adapters.js';
 import { combineInbox, type InboxOptions, type InboxResult, type InboxSide } from './inbox.js';
+import { runL402 } from './l402.js';
 import { summarise } from './profile-summary.js';
 import { countPayableStatements, countSqliteInlineStatements } from './query-count.js';
 import { type BenchRun, type InboxEntry, latestRuns, renderReport } from './report.js';
@@ -41,6 +44,11 @@ function option(name: string): string | undefined {
 
 const quick = flag('quick');
 const only = option('only');
+const SECTIONS = ['inbox', 'adapters', 'l402'];
+if (only !== undefined && !SECTIONS.includes(only)) {
+  process.stderr.write(`[bench] --only takes one of ${SECTIONS.join(', ')}, not "${only}"\n`);
+  process.exit(2);
+}
 const settings = {
   // A run of one benchmark only (--only) is stored apart, so the report never mixes it with full runs.
   mode: quick ? ('quick' as const) : only !== undefined ? ('partial' as const) : ('full' as const),
@@ -56,6 +64,9 @@ const settings = {
   frameworks: (option('frameworks') ?? 'express,fastify,nest').split(',') as Framework[],
   stacks: (option('stacks') ?? 'sqlite,pg').split(',') as Stack[],
   profile: !quick && !flag('no-profile') ? true : flag('profile'),
+  l402Rounds: Number(option('l402-rounds') ?? (quick ? 3 : 7)),
+  l402RoundSeconds: Number(option('l402-seconds') ?? (quick ? 0.5 : 1)),
+  l402WarmupSeconds: quick ? 0.5 : 1,
 };
 const writeDocs = flag('docs') || (settings.mode === 'full' && !flag('no-docs'));
 
@@ -86,7 +97,7 @@ async function serverVersions(): Promise<{ postgres: string; synchronousCommit: 
  */
 function buildFingerprint(): string {
   const hash = createHash('sha256');
-  for (const pkg of ['core', 'storage-knex', 'queue-bullmq', 'express', 'fastify', 'nestjs', 'testing']) {
+  for (const pkg of ['core', 'storage-knex', 'queue-bullmq', 'express', 'fastify', 'nestjs', 'testing', 'l402']) {
     try {
       hash.update(readFileSync(join(root, 'packages', pkg, 'dist', 'index.js')));
     } catch {
@@ -167,6 +178,7 @@ const run: BenchRun = {
   adapters: [],
   statements: null,
   profiles: null,
+  l402: null,
 };
 
 if (only === undefined || only === 'inbox') {
@@ -253,6 +265,27 @@ if (only === undefined || only === 'adapters') {
       }
     }
   }
+}
+
+if (only === undefined || only === 'l402') {
+  log(
+    `l402: verifications per second on one core, @payable/l402 and the macaroon library interleaved, ${settings.l402Rounds} rounds of ${settings.l402RoundSeconds} s per side`,
+  );
+  const r = await runL402({
+    rounds: settings.l402Rounds,
+    roundSeconds: settings.l402RoundSeconds,
+    warmupSeconds: settings.l402WarmupSeconds,
+  });
+  run.l402 = r;
+  log(
+    `  @payable/l402: median ${fmt(r.ours.median)}/s (rounds ${r.ours.perSecond.map((x) => fmt(x)).join(', ')}), ${fmt(r.ours.medianCpu)} per CPU second`,
+  );
+  log(
+    `  ${r.library}: median ${fmt(r.theirs.median)}/s (rounds ${r.theirs.perSecond.map((x) => fmt(x)).join(', ')}), ${fmt(r.theirs.medianCpu)} per CPU second`,
+  );
+  log(
+    `  ratio ${fmt(r.ratio, 2)}x; goal >= ${fmt(r.goalPerSecond)}/s and ahead of the library: ${r.ours.median >= r.goalPerSecond && r.ratio > 1 ? 'met' : 'NOT met'}`,
+  );
 }
 
 run.loadEnd = loadavg();
