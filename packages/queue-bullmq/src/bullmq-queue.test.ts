@@ -1,10 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FailedJob, isPayableError, type JsonValue, type QueueDriver } from '@payable/core';
-import { freePort, killOwnRedisServers, type OwnRedis, startRedis } from '../test/support/own-redis.js';
+import { freePort, killOwnRedisServers, startRedis } from '../test/support/own-redis.js';
 import { BullMQQueueDriver, type BullMQQueueDriverOptions, checkRedisEviction } from '@payable/queue-bullmq';
 import { queueConformance, waitFor } from '@payable/testing';
 import { Redis } from 'ioredis';

@@ -1,11 +1,4 @@
-import {
-  createPayable,
-  isPayableError,
-  MemoryStorageDriver,
-  NodeEncryptionDriver,
-  type PayableError,
-  type ProviderContext,
-} from '@payable/core';
+import { createPayable, MemoryStorageDriver, NodeEncryptionDriver, type ProviderContext } from '@payable/core';
 import { caught } from './support.js';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { FakeProvider, TestClock } from '@payable/testing';

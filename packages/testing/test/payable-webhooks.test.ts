@@ -1,13 +1,11 @@
 import {
   createPayable,
   type DomainEvent,
-  isPayableError,
   type JsonValue,
   type LogFields,
   type Logger,
   MemoryStorageDriver,
   NodeEncryptionDriver,
-  type PayableError,
   type ProviderPayment,
   type QueueDriver,
   SyncQueueDriver,
