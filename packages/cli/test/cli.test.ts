@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@payable/cli';
-import { createPayable, SyncQueueDriver } from '@payable/core';
+import { createPayable, NodeEncryptionDriver, SyncQueueDriver, verifyWebhook } from '@payable/core';
 import { KnexStorageDriver, SCHEMA_VERSION } from '@payable/storage-knex';
-import { FakeProvider } from '@payable/testing';
+import { FakeProvider, startWebhookReceiver } from '@payable/testing';
 import knex from 'knex';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -108,5 +108,87 @@ describe('payable CLI', () => {
     const missing = capture();
     expect(await runCli(['events', 'show', 'wh_nope'], env, missing.io)).toBe(1);
     expect(await runCli(['events', 'list', '--status', 'weird'], env, capture().io)).toBe(2);
+  });
+  it('endpoints and deliveries – register an endpoint, inspect its deliveries, redeliver, rotate, disable', async () => {
+    const key = 'a-long-high-entropy-test-key-for-the-cli-0123';
+    const cliEnv = { ...env, PAYABLE_ENCRYPTION_KEY: key, PAYABLE_ALLOW_PRIVATE_NETWORKS: '1' };
+    await runCli(['migrate'], env, capture().io);
+    const receiver = await startWebhookReceiver();
+    const forbidden = capture();
+    expect(
+      await runCli(['endpoints', 'create', '--url', receiver.url('/hooks'), '--events', '*'], env, forbidden.io),
+    ).toBe(1);
+    expect(forbidden.err.join('')).toContain('ENDPOINT_URL_FORBIDDEN');
+
+    const created = capture();
+    expect(
+      await runCli(
+        ['endpoints', 'create', '--url', receiver.url('/hooks'), '--events', 'customer.*,payment.succeeded'],
+        cliEnv,
+        created.io,
+      ),
+    ).toBe(0);
+    const endpoint = JSON.parse(created.out[0] ?? '{}') as { id: string; secret: string; events: string[] };
+    expect(endpoint.secret).toMatch(/^whsec_/);
+    expect(endpoint.events).toEqual(['customer.*', 'payment.succeeded']);
+
+    // The app, on the same database and key, relays a customer.created event to it.
+    const db = knex({
+      client: 'better-sqlite3',
+      connection: { filename: join(dir, 'cli.sqlite') },
+      useNullAsDefault: true,
+    });
+    const payable = createPayable({
+      providers: { fake: new FakeProvider() },
+      storage: new KnexStorageDriver(db),
+      encryption: new NodeEncryptionDriver({ key }),
+      outbound: { allowPrivateNetworks: true },
+      webhooks: { sweepIntervalMs: 0 },
+    });
+    receiver.replyNext({ status: 500, body: 'not yet' });
+    await payable.createCustomer({});
+    await payable.outbox().dispatchOnce();
+    const [first] = await receiver.waitForRequests(1);
+    expect(
+      verifyWebhook({ payload: first?.body ?? '', headers: first?.headers ?? {}, secret: endpoint.secret }),
+    ).toMatchObject({
+      type: 'customer.created',
+    });
+
+    const listed = capture();
+    expect(await runCli(['endpoints', 'list'], cliEnv, listed.io)).toBe(0);
+    expect(listed.out.join('')).toContain(endpoint.id);
+    const deliveries = capture();
+    expect(await runCli(['endpoints', 'deliveries', endpoint.id], cliEnv, deliveries.io)).toBe(0);
+    const deliveryId = /(dlv_\w+)\s+pending/.exec(deliveries.out.join(''))?.[1] ?? '';
+    expect(deliveryId).not.toBe('');
+    const shown = capture();
+    expect(await runCli(['deliveries', 'show', deliveryId], cliEnv, shown.io)).toBe(0);
+    expect(JSON.parse(shown.out.join(''))).toMatchObject({
+      status: 'pending',
+      log: [{ attempt: 1, responseStatus: 500, responseBody: 'not yet' }],
+    });
+    expect(await runCli(['deliveries', 'redeliver', deliveryId], cliEnv, capture().io)).toBe(0);
+    await payable.outbox().dispatchOnce();
+    expect(receiver.requests).toHaveLength(2);
+    expect((await payable.endpoints.delivery(deliveryId)).status).toBe('delivered');
+
+    const rotated = capture();
+    expect(await runCli(['endpoints', 'rotate-secret', endpoint.id, '--grace-hours', '1'], cliEnv, rotated.io)).toBe(0);
+    const { secret } = JSON.parse(rotated.out.join('')) as { secret: string };
+    expect(secret).not.toBe(endpoint.secret);
+    expect(await runCli(['endpoints', 'disable', endpoint.id], cliEnv, capture().io)).toBe(0);
+    expect((await payable.endpoints.get(endpoint.id)).status).toBe('disabled');
+    // Without the app's key the CLI cannot read the secrets it would need to rotate.
+    expect(
+      await runCli(
+        ['endpoints', 'rotate-secret', endpoint.id],
+        { ...cliEnv, PAYABLE_ENCRYPTION_KEY: undefined },
+        capture().io,
+      ),
+    ).toBe(1);
+    await payable.close();
+    await db.destroy();
+    await receiver.close();
   });
 });

@@ -93,6 +93,12 @@ export type {
 } from './records/types.js';
 export { MemoryStorageDriver } from './storage/memory-storage.js';
 export type {
+  DeliveryPatch,
+  DeliveryQuery,
+  DeliveryStatus,
+  EndpointPatch,
+  EndpointQuery,
+  EndpointStatus,
   Lease,
   OutboxPatch,
   OutboxStatus,
@@ -100,6 +106,9 @@ export type {
   RecordQuery,
   StorageDriver,
   StorageSession,
+  StoredDelivery,
+  StoredDeliveryAttempt,
+  StoredEndpoint,
   StoredIdempotencyKey,
   StoredL402RootKey,
   StoredL402SpentToken,
@@ -108,6 +117,7 @@ export type {
   WebhookEventPatch,
   WebhookEventQuery,
   WebhookEventStatus,
+  WebhookScheme,
 } from './storage/types.js';
 export { newId } from './util/ids.js';
 export { SystemClock } from './clock/system-clock.js';
@@ -192,3 +202,65 @@ export {
 export { DEFAULT_LIGHTNING_EXPIRY_SECONDS, isLightningInvoiceDue } from './lightning/lightning-service.js';
 export { settleCursorName } from './lightning/listener.js';
 export type { SettlementStreamOptions, SettlementUpdate } from './provider/types.js';
+export type {
+  DeliveryAttemptView,
+  DeliveryDetail,
+  DeliveryView,
+  EndpointCreateInput,
+  EndpointScope,
+  EndpointsApi,
+  EndpointUpdateInput,
+  EndpointView,
+  EndpointWithSecret,
+  OutboundOptions,
+} from './outbound/types.js';
+export {
+  createEndpoints,
+  DEFAULT_RETRY_SCHEDULE_MS,
+  type EndpointsOptions,
+} from './outbound/endpoints-service.js';
+export {
+  generateWebhookSecret,
+  signWebhook,
+  type SignWebhookInput,
+  type VerifyWebhookInput,
+  verifyWebhook,
+  type WebhookSignatureFailureReason,
+} from './outbound/signing.js';
+export { type UrlForbiddenReason, UrlGuard, type UrlGuardOptions } from './outbound/url-guard.js';
+export { type SendResult, type SendWebhookInput, sendWebhook } from './outbound/sender.js';
+export {
+  type CircuitBreakerOptions,
+  type CircuitPermit,
+  type CircuitState,
+  type CircuitTransition,
+  CircuitBreaker,
+  DEFAULT_CIRCUIT_BREAKER,
+} from './resilience/circuit-breaker.js';
+export {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  type RetryOptions,
+  type RetryPolicy,
+  withRetries,
+} from './resilience/retry.js';
+export { isTransientFailure } from './resilience/transient.js';
+export type { ResilienceOptions } from './resilience/types.js';
+export {
+  MemoryRateLimiter,
+  type MemoryRateLimiterOptions,
+  type RateLimitDecision,
+  type RateLimiter,
+  type RateLimitPolicy,
+  rateLimitHeaders,
+} from './resilience/rate-limit.js';
+export {
+  type RedisEvalClient,
+  RedisRateLimiter,
+  type RedisRateLimiterOptions,
+} from './resilience/redis-rate-limit-store.js';
+export {
+  DEFAULT_RATE_LIMIT_POLICIES,
+  type HttpRateLimitOptions,
+  type RateLimitGroup,
+} from './http/types.js';

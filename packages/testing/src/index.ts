@@ -49,6 +49,9 @@ export {
   fixtureTime,
   makeCheckout,
   makeCustomer,
+  makeDelivery,
+  makeDeliveryAttempt,
+  makeEndpoint,
   makeIdempotencyKey,
   makeInvoice,
   makeOutboxMessage,
@@ -77,3 +80,10 @@ export {
   type LndSimulatorInvoiceFields,
   type LndSimulatorOptions,
 } from './lnd-simulator/lnd-simulator.js';
+export {
+  type ReceivedWebhook,
+  type ReceiverReply,
+  startWebhookReceiver,
+  type WebhookReceiver,
+  type WebhookReceiverOptions,
+} from './webhook-receiver/webhook-receiver.js';

@@ -12,8 +12,10 @@ import { DEFAULT_IDEMPOTENCY } from '../idempotency/types.js';
 import { IdempotencyService } from '../idempotency/idempotency-service.js';
 import { noopLogger } from '../logger/noop-logger.js';
 import { DEFAULT_OUTBOX, StorageOutboxRelay } from '../outbox/outbox-relay.js';
+import { EndpointsService, outboundSettings } from '../outbound/endpoints-service.js';
 import type { Capability, PaymentProvider, ProviderContext, ProviderObject } from '../provider/types.js';
 import { SyncQueueDriver } from '../queue/sync-queue.js';
+import { ProviderResilience } from '../resilience/provider-resilience.js';
 import { JOB_NAMES } from '../queue/types.js';
 import { applyProviderObject, outboxMessagesFor, type ApplyResult } from '../records/apply.js';
 import { RecordStore } from '../records/record-store.js';
@@ -75,12 +77,15 @@ class PayableFacade implements Payable {
   readonly clock;
   readonly webhooks: WebhookInbox;
   readonly lightning: LightningService;
+  readonly endpoints: EndpointsService;
   private readonly ctx: PayableContext;
   private readonly store: RecordStore;
   private readonly idempotency: IdempotencyService | null;
   private relay: StorageOutboxRelay | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private readonly defaultProvider: string | undefined;
+  /** Circuit breakers per provider and the retry policy of `call()`. */
+  private readonly resilience: ProviderResilience;
 
   constructor(options: PayableOptions) {
     const names = Object.keys(options.providers ?? {});
@@ -110,6 +115,7 @@ class PayableFacade implements Payable {
       hooks: options.hooks ?? {},
     };
     this.store = new RecordStore(this.ctx.encryption);
+    this.resilience = new ProviderResilience(options.resilience, this.ctx);
     this.idempotency = this.storage
       ? new IdempotencyService(this.storage, this.clock, { ...DEFAULT_IDEMPOTENCY, ...options.idempotency })
       : null;
@@ -118,6 +124,7 @@ class PayableFacade implements Payable {
       ...options.webhooks,
     });
     this.lightning = new LightningService(this.ctx, this.store, this.webhooks, options.lightning ?? {});
+    this.endpoints = new EndpointsService(this.ctx, outboundSettings(options.outbound));
     if (options.outbox) this.outboxSettings = { ...DEFAULT_OUTBOX, ...options.outbox };
     if (this.storage && options.worker !== false) {
       this.queue
@@ -181,26 +188,40 @@ class PayableFacade implements Payable {
   }
 
   private providerCtx(r: Resolved, key: string | null): ProviderContext {
-    return { idempotencyKey: r.provider.idempotency === 'native' ? key : null, tenantId: r.tenantId };
+    // Noted so `call()` knows the call carries a key the provider honours (safe to retry).
+    return this.resilience.noteContext({
+      idempotencyKey: r.provider.idempotency === 'native' ? key : null,
+      tenantId: r.tenantId,
+    });
   }
 
-  /** Call the provider; anything it throws that is not a PayableError becomes PROVIDER_ERROR. */
+  /**
+   * Call the provider through its circuit breaker (refused with PROVIDER_UNAVAILABLE while open),
+   * retrying transient failures of reads and of calls carrying a key the provider honours; anything
+   * it throws that is not a PayableError becomes PROVIDER_ERROR.
+   */
   private async call<T>(r: Resolved, op: string, fn: () => Promise<T> | undefined): Promise<T> {
     try {
-      const result = fn();
-      if (result === undefined) {
-        throw new ProviderCapabilityNotSupportedError(`Provider "${r.name}" does not implement ${op}.`, {
-          context: { provider: r.name, capability: op },
-        });
-      }
-      return await result;
+      return await this.resilience.run(r.name, op, () => {
+        const result = fn();
+        if (result === undefined) {
+          throw new ProviderCapabilityNotSupportedError(`Provider "${r.name}" does not implement ${op}.`, {
+            context: { provider: r.name, capability: op },
+          });
+        }
+        return result;
+      });
     } catch (error) {
       if (isPayableError(error)) throw error;
       this.ctx.logger.error({ provider: r.name, op, error: describeError(error) }, 'provider call failed');
-      throw new ProviderError(`Provider "${r.name}" failed during ${op}.`, {
-        context: { provider: r.name, op },
-        cause: error,
-      });
+      // A raw timeout, connection error or 5xx is PROVIDER_UNAVAILABLE (retry later; an idempotency key is released).
+      throw (
+        this.resilience.unavailable(error, r.name, op) ??
+        new ProviderError(`Provider "${r.name}" failed during ${op}.`, {
+          context: { provider: r.name, op },
+          cause: error,
+        })
+      );
     }
   }
 
@@ -566,7 +587,7 @@ class PayableFacade implements Payable {
     if (!this.storage) {
       throw new OutboxStorageRequiredError('The outbox needs a storage driver: pass createPayable({ storage }).');
     }
-    this.relay ??= new StorageOutboxRelay(this.ctx, this.storage, this.outboxSettings);
+    this.relay ??= new StorageOutboxRelay(this.ctx, this.storage, this.outboxSettings, this.endpoints);
     return this.relay;
   }
 

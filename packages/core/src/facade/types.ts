@@ -15,6 +15,7 @@ import type {
 } from '../records/types.js';
 import type { StorageDriver, WebhookEventStatus } from '../storage/types.js';
 import type { LightningApi, LightningOptions } from '../lightning/types.js';
+import type { EndpointsApi, OutboundOptions } from '../outbound/types.js';
 
 /** The `providers` map given to `createPayable`: registered name → provider. */
 export type ProviderMap = Record<string, PaymentProvider>;
@@ -267,6 +268,25 @@ export interface PayableOptions<P extends ProviderMap = ProviderMap> {
     maxAttempts?: number;
     leaseMs?: number;
   };
+  /** Outbound webhooks: SSRF guard, timeouts, retry schedule, secret rotation. */
+  outbound?: OutboundOptions;
+  /**
+   * Resilience of provider calls. Transient failures (5xx, timeouts, connection errors) of reads
+   * and of calls carrying an idempotency key the provider honours are retried with exponential
+   * backoff and jitter; a per-provider circuit breaker opens after consecutive transient failures
+   * and answers `PROVIDER_UNAVAILABLE` (503, `context.retryAfterSeconds`) without calling the
+   * provider until `openMs` has passed, then lets one trial call through.
+   */
+  resilience?: {
+    /** Retries after the first attempt (0–10). Default 2; 0 turns retries off. */
+    retries?: number;
+    /** Delay before the first retry, before jitter, in ms. Default 200 (doubling each retry). */
+    retryBaseMs?: number;
+    /** Largest delay between retries, in ms. Default 2000. */
+    retryMaxMs?: number;
+    /** The circuit breaker per provider; `false` turns it off. Default `{ failureThreshold: 5, openMs: 30_000 }`. */
+    breaker?: { failureThreshold?: number; openMs?: number } | false;
+  };
 }
 
 /** Operation names and the capability each needs. */
@@ -372,6 +392,8 @@ export interface Payable<P extends ProviderMap = ProviderMap> {
   outbox(): OutboxRelay;
   /** Lightning: settlement listeners (LND), invoice expiry, fiat quotes. */
   readonly lightning: LightningApi;
+  /** Outbound webhooks: the endpoints your other services registered, deliveries and their log. */
+  readonly endpoints: EndpointsApi;
   health(): Promise<HealthReport>;
   /** Delete idempotency keys past their retention (also done by the periodic sweep). Returns how many. */
   purgeIdempotencyKeys(): Promise<number>;

@@ -2,6 +2,7 @@ import {
   InvalidWebhookPayloadError,
   NotFoundError,
   PayloadTooLargeError,
+  RateLimitedError,
   UnauthorizedError,
   ValidationError,
 } from '../errors/classes.js';
@@ -14,18 +15,27 @@ import type {
   PaymentQuery,
   ReceiveInput,
 } from '../facade/types.js';
+import type { EndpointCreateInput, EndpointScope, EndpointUpdateInput } from '../outbound/types.js';
+import {
+  checkRateLimitPolicy,
+  MemoryRateLimiter,
+  type RateLimitDecision,
+  type RateLimiter,
+  rateLimitHeaders,
+} from '../resilience/rate-limit.js';
+import type { DeliveryStatus, EndpointStatus } from '../storage/types.js';
+import { sha256Hex } from '../util/canonical-json.js';
 import { headersOf } from './node-request.js';
 import { errorResponse, JSON_HEADERS } from './responses.js';
 import {
   DEFAULT_BODY_LIMIT,
+  DEFAULT_RATE_LIMIT_POLICIES,
   type HttpHandler,
   type HttpHandlerOptions,
   type HttpRequest,
   type HttpResponse,
+  type RateLimitGroup,
 } from './types.js';
-
-/** Who may call a route: webhook and health routes are public, the rest need `authorize`. */
-type Access = 'public' | 'management';
 
 interface RouteContext {
   req: HttpRequest;
@@ -33,10 +43,14 @@ interface RouteContext {
 }
 
 interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH';
   /** Path segments; `:name` captures one segment. */
   segments: readonly string[];
-  access: Access;
+  /**
+   * `null` for the public routes (webhooks, health: no `authorize`, never rate limited); otherwise
+   * a management route (needs `authorize`) and the rate-limit group it counts in.
+   */
+  group: RateLimitGroup | null;
   /** Whether the route reads a request body (the body limit applies). */
   hasBody: boolean;
   run(ctx: RouteContext): Promise<HttpResponse>;
@@ -44,14 +58,19 @@ interface Route {
 
 /**
  * Create the framework-neutral HTTP handler: every Payable route (webhooks, payments, refunds,
- * customers, checkout, subscriptions, invoices, health, webhook event admin) as one function
- * from a neutral request to a response. The Express, Fastify and Nest adapters and
- * `createNodeListener` only translate to and from it, so every adapter behaves the same.
+ * customers, checkout, subscriptions, invoices, health, webhook event admin, outbound endpoints
+ * and their deliveries) as one function from a neutral request to a response. The Express,
+ * Fastify and Nest adapters and `createNodeListener` only translate to and from it, so every
+ * adapter behaves the same.
  *
  * Management routes (all but `POST /webhooks…` and `GET /health`) answer 401 `UNAUTHORIZED`
- * unless `options.authorize(req)` answers `true`. Errors answer `{ error, message, context }` with
- * the code's HTTP status; unexpected errors answer 500 `INTERNAL_ERROR` without their message.
- * The returned handler never rejects.
+ * unless `options.authorize(req)` answers `true`, and are rate limited per caller and route group
+ * (`options.rateLimit`; by default 60 payment-creating requests, 300 reads and 60 admin requests a
+ * minute): `X-RateLimit-*` headers on every answer, 429 `RATE_LIMITED` with `Retry-After` past the
+ * limit. Errors answer `{ error, message, context }` with the code's HTTP status (with
+ * `Retry-After` when the context has `retryAfterSeconds`, e.g. an open circuit breaker's 503);
+ * unexpected errors answer 500 `INTERNAL_ERROR` without their message. The returned handler never
+ * rejects.
  *
  * @example
  * ```ts
@@ -73,8 +92,37 @@ export function createHttpHandler(payable: Payable, options: HttpHandlerOptions 
   }
   const hooks = options.hooks ?? {};
   const routes = buildRoutes(payable, options);
+  const limits = buildRateLimits(options.rateLimit);
 
-  async function route(req: HttpRequest): Promise<HttpResponse> {
+  /** Counts the request in its group; the decision's headers go on the answer, whatever it is. */
+  async function limit(group: RateLimitGroup, req: HttpRequest, headers: Record<string, string>): Promise<void> {
+    let decision: RateLimitDecision;
+    try {
+      const check = limits?.[group];
+      if (check === undefined) return;
+      decision = await check(req, payable.clock.now());
+    } catch (error) {
+      // A limiter that fails (Redis down) lets the request through rather than failing payments.
+      safeHook(() => hooks.onError?.(error, req));
+      return;
+    }
+    Object.assign(headers, rateLimitHeaders(decision));
+    if (!decision.allowed) {
+      throw new RateLimitedError(
+        `Too many ${group} requests: at most ${decision.limit} per window. Retry after ${decision.retryAfterSeconds} s.`,
+        {
+          context: {
+            group,
+            limit: decision.limit,
+            retryAfter: decision.retryAfterSeconds,
+            retryAfterSeconds: decision.retryAfterSeconds,
+          },
+        },
+      );
+    }
+  }
+
+  async function route(req: HttpRequest, headers: Record<string, string>): Promise<HttpResponse> {
     const segments = matchPrefix(prefix, splitPath(req.path));
     if (segments === null) throw notFound(req);
     const candidates: Array<{ route: Route; params: Record<string, string> }> = [];
@@ -95,7 +143,10 @@ export function createHttpHandler(payable: Payable, options: HttpHandlerOptions 
       );
     }
     if (hit.route.hasBody) checkBodySize(req.rawBody, bodyLimit);
-    if (hit.route.access === 'management') await checkAuthorized(options.authorize, req);
+    if (hit.route.group !== null) {
+      await checkAuthorized(options.authorize, req);
+      await limit(hit.route.group, req, headers);
+    }
     return hit.route.run({ req, params: hit.params });
   }
 
@@ -103,13 +154,15 @@ export function createHttpHandler(payable: Payable, options: HttpHandlerOptions 
     const started = performance.now();
     const req = normalizeRequest(input);
     safeHook(() => hooks.onRequest?.(req));
+    const limitHeaders: Record<string, string> = {};
     let res: HttpResponse;
     try {
-      res = await route(req);
+      res = await route(req, limitHeaders);
     } catch (error) {
       if (!isPayableError(error) || error.httpStatus >= 500) safeHook(() => hooks.onError?.(error, req));
       res = errorResponse(error);
     }
+    if (Object.keys(limitHeaders).length > 0) res = { ...res, headers: { ...res.headers, ...limitHeaders } };
     const duration = performance.now() - started;
     safeHook(() => hooks.onResponse?.(req, res, duration));
     return res;
@@ -142,32 +195,31 @@ function buildRoutes(payable: Payable, options: HttpHandlerOptions): Route[] {
       return { status: result.status, headers, body: result.body };
     };
 
-  const post = (segments: string, access: Access, run: Route['run']): Route => ({
-    method: 'POST',
-    segments: splitPath(segments),
-    access,
-    hasBody: true,
-    run,
-  });
-  const get = (segments: string, access: Access, run: Route['run']): Route => ({
-    method: 'GET',
-    segments: splitPath(segments),
-    access,
-    hasBody: false,
-    run,
-  });
+  const route =
+    (method: Route['method']) =>
+    (segments: string, group: RateLimitGroup | null, run: Route['run']): Route => ({
+      method,
+      segments: splitPath(segments),
+      group,
+      hasBody: method !== 'GET',
+      run,
+    });
+  const get = route('GET');
+  const post = route('POST');
+  const patch = route('PATCH');
+  const endpoints = () => payable.endpoints;
 
   return [
-    post('/webhooks', 'public', webhook),
-    post('/webhooks/:provider', 'public', webhook),
-    post('/webhooks/:provider/:tenant', 'public', webhook),
-    get('/health', 'public', async () => {
+    post('/webhooks', null, webhook),
+    post('/webhooks/:provider', null, webhook),
+    post('/webhooks/:provider/:tenant', null, webhook),
+    get('/health', null, async () => {
       const report = await payable.health();
       return json(report.ok ? 200 : 503, report);
     }),
 
-    post('/payments', 'management', execute('charge', 'required')),
-    get('/payments', 'management', async ({ req }) => {
+    post('/payments', 'payments', execute('charge', 'required')),
+    get('/payments', 'reads', async ({ req }) => {
       const query: PaymentQuery = {};
       const limit = queryLimit(req.query);
       if (limit !== undefined) query.limit = limit;
@@ -177,21 +229,21 @@ function buildRoutes(payable: Payable, options: HttpHandlerOptions): Route[] {
       }
       return json(200, await payable.listPayments(query));
     }),
-    get('/payments/:id', 'management', async ({ req, params }) => {
+    get('/payments/:id', 'reads', async ({ req, params }) => {
       const tenantId = queryParam(req.query, 'tenantId');
       const payment = await payable.getPayment(requireParam(params, 'id'), tenantId === undefined ? {} : { tenantId });
       return json(200, payment);
     }),
-    post('/refunds', 'management', execute('refund', 'required')),
-    post('/customers', 'management', execute('createCustomer', 'object')),
-    get('/customers/:id', 'management', async ({ req, params }) => {
+    post('/refunds', 'payments', execute('refund', 'required')),
+    post('/customers', 'payments', execute('createCustomer', 'object')),
+    get('/customers/:id', 'reads', async ({ req, params }) => {
       const opts = operationOptions(queryParam(req.query, 'provider'), queryParam(req.query, 'tenantId'), 'query');
       return json(200, await payable.getCustomer(requireParam(params, 'id'), opts));
     }),
-    post('/checkout', 'management', execute('createCheckout', 'required')),
-    post('/subscriptions', 'management', execute('subscribe', 'required')),
-    post('/subscriptions/:id/cancel', 'management', execute('cancelSubscription', 'object')),
-    get('/invoices', 'management', async ({ req }) => {
+    post('/checkout', 'payments', execute('createCheckout', 'required')),
+    post('/subscriptions', 'payments', execute('subscribe', 'required')),
+    post('/subscriptions/:id/cancel', 'payments', execute('cancelSubscription', 'object')),
+    get('/invoices', 'reads', async ({ req }) => {
       const query: InvoiceQuery = {};
       const limit = queryLimit(req.query);
       if (limit !== undefined) query.limit = limit;
@@ -202,13 +254,121 @@ function buildRoutes(payable: Payable, options: HttpHandlerOptions): Route[] {
       const opts = operationOptions(queryParam(req.query, 'provider'), queryParam(req.query, 'tenantId'), 'query');
       return json(200, await payable.listInvoices(query, opts));
     }),
-    get('/events/:id', 'management', async ({ params }) =>
+    get('/events/:id', 'admin', async ({ params }) =>
       json(200, await payable.webhooks.get(requireParam(params, 'id'))),
     ),
-    post('/events/:id/replay', 'management', async ({ params }) =>
+    post('/events/:id/replay', 'admin', async ({ params }) =>
       json(200, await payable.webhooks.replay(requireParam(params, 'id'))),
     ),
+
+    // Outbound webhook endpoints and their deliveries.
+    post('/endpoints', 'admin', async ({ req }) => {
+      const body = knownFields(parseJsonObject(req.rawBody, 'required'), CREATE_ENDPOINT_FIELDS);
+      if (body.tenantId !== undefined) tenantScope(body.tenantId, 'body');
+      return json(201, await endpoints().create(body as unknown as EndpointCreateInput));
+    }),
+    get('/endpoints', 'admin', async ({ req }) => {
+      const query: Parameters<Payable['endpoints']['list']>[0] & {} = scopeOf(req);
+      const status = queryEnum(req.query, 'status', ENDPOINT_STATUSES);
+      if (status !== undefined) query.status = status;
+      const limit = queryLimit(req.query);
+      if (limit !== undefined) query.limit = limit;
+      const cursor = queryParam(req.query, 'cursor');
+      if (cursor !== undefined) query.cursor = cursor;
+      return json(200, await endpoints().list(query));
+    }),
+    get('/endpoints/:id', 'admin', async ({ req, params }) =>
+      json(200, await endpoints().get(requireParam(params, 'id'), scopeOf(req))),
+    ),
+    patch('/endpoints/:id', 'admin', async ({ req, params }) => {
+      const { tenantId, ...input } = knownFields(parseJsonObject(req.rawBody, 'required'), UPDATE_ENDPOINT_FIELDS);
+      const scope = tenantId === undefined ? {} : { tenantId: tenantScope(tenantId, 'body') };
+      return json(200, await endpoints().update(requireParam(params, 'id'), input as EndpointUpdateInput, scope));
+    }),
+    post('/endpoints/:id/disable', 'admin', async ({ req, params }) => {
+      const { tenantId } = knownFields(parseJsonObject(req.rawBody, 'object'), SCOPE_FIELDS);
+      const scope = tenantId === undefined ? {} : { tenantId: tenantScope(tenantId, 'body') };
+      return json(200, await endpoints().disable(requireParam(params, 'id'), scope));
+    }),
+    post('/endpoints/:id/rotate-secret', 'admin', async ({ req, params }) => {
+      const { tenantId, graceMs } = knownFields(parseJsonObject(req.rawBody, 'object'), ROTATE_FIELDS);
+      const options: EndpointScope & { graceMs?: number } = {};
+      if (tenantId !== undefined) options.tenantId = tenantScope(tenantId, 'body');
+      if (graceMs !== undefined) options.graceMs = graceMs as number;
+      return json(200, await endpoints().rotateSecret(requireParam(params, 'id'), options));
+    }),
+    get('/endpoints/:id/deliveries', 'admin', async ({ req, params }) => {
+      const query: Parameters<Payable['endpoints']['deliveries']>[1] & {} = scopeOf(req);
+      const status = queryEnum(req.query, 'status', DELIVERY_STATUSES);
+      if (status !== undefined) query.status = status;
+      const limit = queryLimit(req.query);
+      if (limit !== undefined) query.limit = limit;
+      const cursor = queryParam(req.query, 'cursor');
+      if (cursor !== undefined) query.cursor = cursor;
+      return json(200, await endpoints().deliveries(requireParam(params, 'id'), query));
+    }),
+    get('/deliveries/:id', 'admin', async ({ req, params }) =>
+      json(200, await endpoints().delivery(requireParam(params, 'id'), scopeOf(req))),
+    ),
+    post('/deliveries/:id/redeliver', 'admin', async ({ req, params }) => {
+      const { tenantId } = knownFields(parseJsonObject(req.rawBody, 'object'), SCOPE_FIELDS);
+      const scope = tenantId === undefined ? {} : { tenantId: tenantScope(tenantId, 'body') };
+      return json(200, await endpoints().redeliver(requireParam(params, 'id'), scope));
+    }),
   ];
+}
+
+const CREATE_ENDPOINT_FIELDS = ['url', 'events', 'scheme', 'description', 'tenantId'] as const;
+const UPDATE_ENDPOINT_FIELDS = ['url', 'events', 'scheme', 'description', 'enabled', 'tenantId'] as const;
+const ROTATE_FIELDS = ['graceMs', 'tenantId'] as const;
+const SCOPE_FIELDS = ['tenantId'] as const;
+const ENDPOINT_STATUSES: readonly EndpointStatus[] = ['enabled', 'disabled'];
+const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'processing', 'delivered', 'failed'];
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits
+
+type LimitCheck = (req: HttpRequest, now: Date) => Promise<RateLimitDecision>;
+
+const RATE_LIMIT_GROUPS: readonly RateLimitGroup[] = ['payments', 'reads', 'admin'];
+
+/** The caller a request counts for: its credentials (hashed), else its address. */
+function defaultRateLimitKey(req: HttpRequest): string {
+  const auth = req.headers.authorization;
+  const credentials = Array.isArray(auth) ? auth.join(', ') : auth;
+  if (credentials !== undefined && credentials !== '') return `caller:${sha256Hex(credentials)}`;
+  if (req.ip !== undefined && req.ip !== '') return `ip:${req.ip}`;
+  return 'anonymous';
+}
+
+/** One check per limited group (checked now, so bad options fail at startup), or `null` when off. */
+function buildRateLimits(options: HttpHandlerOptions['rateLimit']): Partial<Record<RateLimitGroup, LimitCheck>> | null {
+  if (options === false) return null;
+  const given = options ?? {};
+  const keyOf = given.key ?? defaultRateLimitKey;
+  const checks: Partial<Record<RateLimitGroup, LimitCheck>> = {};
+  for (const group of RATE_LIMIT_GROUPS) {
+    const configured = given.policies?.[group];
+    if (configured === false) continue;
+    const policy = checkRateLimitPolicy(
+      configured ?? DEFAULT_RATE_LIMIT_POLICIES[group],
+      `rateLimit.policies.${group}`,
+    );
+    let limiter: RateLimiter;
+    if (typeof given.limiter === 'function') limiter = given.limiter(group, policy);
+    else limiter = given.limiter ?? new MemoryRateLimiter(policy);
+    if (typeof limiter?.hit !== 'function') {
+      throw new ValidationError(`rateLimit.limiter gave no rate limiter for the ${group} group.`, {
+        context: { field: 'rateLimit.limiter', reason: 'must be a RateLimiter (an object with hit)' },
+      });
+    }
+    checks[group] = async (req, now) => {
+      const key = keyOf(req);
+      if (typeof key !== 'string' || key === '') throw new TypeError('rateLimit.key must return a non-empty string');
+      return limiter.hit(`${group}:${key}`, now);
+    };
+  }
+  return checks;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,6 +538,48 @@ function operationOptions(provider: unknown, tenantId: unknown, source: 'body' |
     opts.tenantId = tenantId;
   }
   return opts;
+}
+
+/** The body without unknown fields: `VALIDATION_ERROR` naming the first field the route does not take. */
+function knownFields<const K extends string>(
+  body: Record<string, unknown>,
+  allowed: readonly K[],
+): Partial<Record<K, unknown>> {
+  for (const field of Object.keys(body)) {
+    if (!(allowed as readonly string[]).includes(field)) {
+      throw new ValidationError(`Invalid body: ${field} is not a known field`, {
+        context: { field, reason: 'is not a known field' },
+      });
+    }
+  }
+  return body as Partial<Record<K, unknown>>;
+}
+
+/** A tenant id from a body or query: a non-empty string, or `null` (the single-tenant scope). */
+function tenantScope(tenantId: unknown, source: 'body' | 'query'): string | null {
+  return operationOptions(undefined, tenantId, source).tenantId ?? null;
+}
+
+/** `{ tenantId }` from the query, or `{}`: the endpoint scope of a GET. */
+function scopeOf(req: HttpRequest): EndpointScope {
+  const tenantId = queryParam(req.query, 'tenantId');
+  return tenantId === undefined ? {} : { tenantId: tenantScope(tenantId, 'query') };
+}
+
+/** A query parameter that must be one of `values`. */
+function queryEnum<const V extends string>(
+  query: HttpRequest['query'],
+  name: string,
+  values: readonly V[],
+): V | undefined {
+  const value = queryParam(query, name);
+  if (value === undefined) return undefined;
+  if (!(values as readonly string[]).includes(value)) {
+    throw new ValidationError(`Invalid query: ${name} must be one of ${values.join(', ')}`, {
+      context: { field: name, reason: `must be one of ${values.join(', ')}` },
+    });
+  }
+  return value as V;
 }
 
 /** The `Idempotency-Key` header value, trimmed and unquoted (`"abc"` equals `abc`). */

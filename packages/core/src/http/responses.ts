@@ -24,7 +24,9 @@ function retryAfter(value: unknown): string | undefined {
 
 /**
  * The response the core HTTP handler gives for an error: a `PayableError` answers its HTTP status
- * and `{ error, message, context }` (plus `Retry-After` for 429/503 and `RATE_LIMITED`); anything
+ * and `{ error, message, context }`, plus `Retry-After` when its context has `retryAfterSeconds`
+ * (an open circuit breaker, a rate limit), or `retryAfter` on a 429/503 (1 for a bare
+ * `RATE_LIMITED`); anything
  * else answers 500 `INTERNAL_ERROR` without its message. Adapters use it for the errors they
  * answer themselves (a body over the limit, a body parser's error), so every answer has one shape.
  *
@@ -43,8 +45,13 @@ export function errorResponse(error: unknown, extraHeaders: Readonly<Record<stri
       body: JSON.stringify({ error: 'INTERNAL_ERROR', message: 'Internal error', context: {} }),
     };
   }
+  // `retryAfterSeconds` (an open circuit breaker, a rate limit) is always sent; a provider's own
+  // `retryAfter` only with 429 and 503.
+  const seconds = retryAfter(error.context.retryAfterSeconds);
   const after = retryAfter(error.context.retryAfter);
-  if (after !== undefined && (error.httpStatus === 429 || error.httpStatus === 503)) headers['retry-after'] = after;
+  if (seconds !== undefined) headers['retry-after'] = seconds;
+  else if (after !== undefined && (error.httpStatus === 429 || error.httpStatus === 503))
+    headers['retry-after'] = after;
   else if (error.code === 'RATE_LIMITED') headers['retry-after'] = '1';
   let body: string;
   try {

@@ -1,3 +1,5 @@
+import type { RateLimiter, RateLimitPolicy } from '../resilience/rate-limit.js';
+
 /**
  * A framework-neutral HTTP request, as every adapter (node:http, Express, Fastify, Nest) hands it
  * to the core HTTP handler, and as `authorize` and the hooks receive it.
@@ -90,7 +92,79 @@ export interface HttpHandlerOptions {
   /** Overrides the header the provider reads its webhook signature from. */
   webhookSignatureHeader?: string;
   hooks?: HttpHooks;
+  /**
+   * Rate limits of the management routes, per caller and route group (see {@link HttpRateLimitOptions}).
+   * On by default ({@link DEFAULT_RATE_LIMIT_POLICIES}, counted in this process's memory); `false`
+   * turns them off. Webhook routes and `/health` are never limited.
+   */
+  rateLimit?: HttpRateLimitOptions | false;
 }
+
+/**
+ * The route groups rate limits apply to:
+ * - `payments`: the creating routes: `POST /payments`, `/refunds`, `/customers`, `/checkout`,
+ *   `/subscriptions` and `/subscriptions/:id/cancel`;
+ * - `reads`: `GET /payments`, `/payments/:id`, `/customers/:id`, `/invoices`;
+ * - `admin`: webhook event admin (`/events/…`), outbound endpoints (`/endpoints…`) and
+ *   deliveries (`/deliveries/…`).
+ *
+ * @example
+ * ```ts
+ * const group: RateLimitGroup = 'payments';
+ * ```
+ */
+export type RateLimitGroup = 'payments' | 'reads' | 'admin';
+
+/**
+ * Rate limits of `createHttpHandler`: a fixed window per caller and group. Each limited response
+ * carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds); past
+ * the limit the answer is 429 `RATE_LIMITED` with `Retry-After`. Limits are checked after
+ * `authorize`, so requests refused with 401 never use up a caller's allowance. If the limiter
+ * fails (Redis down), the request goes through unlimited and `hooks.onError` is told.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * const redis = new Redis(process.env.REDIS_URL!);
+ * const rateLimit: HttpRateLimitOptions = {
+ *   policies: { payments: { limit: 30 }, reads: { limit: 600 }, admin: false },
+ *   limiter: (group, policy) => new RedisRateLimiter({ client: redis, prefix: `payable:rl:${group}:`, ...policy }),
+ *   key: (req) => String(req.headers['x-api-client'] ?? req.ip),
+ * };
+ * ```
+ */
+export interface HttpRateLimitOptions {
+  /**
+   * Where counts live. A function gets each group's policy and returns that group's limiter (e.g. a
+   * `RedisRateLimiter`, to share counts between instances); one limiter is shared by every group
+   * (keys are prefixed with the group) and its own limit applies. Default: a `MemoryRateLimiter`
+   * per group, from `policies`.
+   */
+  limiter?: RateLimiter | ((group: RateLimitGroup, policy: Required<RateLimitPolicy>) => RateLimiter);
+  /** Per group: `{ limit, windowMs? }`, or `false` for no limit. Missing groups keep {@link DEFAULT_RATE_LIMIT_POLICIES}. */
+  policies?: Partial<Record<RateLimitGroup, RateLimitPolicy | false>>;
+  /**
+   * Who is counted. Default: the API caller (a SHA-256 of the `authorization` header, never the
+   * header itself), or else `req.ip`. Behind a proxy, make sure `req.ip` is the client's address
+   * (Express `trust proxy`, Fastify `trustProxy`) or give your own key.
+   */
+  key?: (req: HttpRequest) => string;
+}
+
+/**
+ * The default rate limits of the HTTP handler, per caller: 60 payment-creating requests, 300 reads
+ * and 60 admin requests a minute.
+ *
+ * @example
+ * ```ts
+ * createHttpHandler(payable, { authorize, rateLimit: { policies: { ...DEFAULT_RATE_LIMIT_POLICIES, reads: { limit: 1000 } } } });
+ * ```
+ */
+export const DEFAULT_RATE_LIMIT_POLICIES: Readonly<Record<RateLimitGroup, Required<RateLimitPolicy>>> = Object.freeze({
+  payments: Object.freeze({ limit: 60, windowMs: 60_000 }),
+  reads: Object.freeze({ limit: 300, windowMs: 60_000 }),
+  admin: Object.freeze({ limit: 60, windowMs: 60_000 }),
+});
 
 /**
  * The framework-neutral handler: a request in, a response out. Never rejects.

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { describeError, guardStorage, type PayableContext } from '../facade/context.js';
 import type { DomainEvent, OutboxRelay, OutboxSubscriber } from '../facade/types.js';
-import type { StorageDriver } from '../storage/types.js';
+import type { StorageDriver, StoredOutboxMessage } from '../storage/types.js';
 import { sleep } from '../util/time.js';
 
 /** Outbox relay settings. */
@@ -23,10 +23,19 @@ export const DEFAULT_OUTBOX: OutboxSettings = {
   },
 };
 
+/** Where outbox messages go besides the subscribers: outbound webhook endpoints. Internal. */
+export interface OutboundFanOut {
+  /** Turn messages into deliveries for the matching endpoints (idempotent per message and endpoint). */
+  fanOut(messages: readonly StoredOutboxMessage[]): Promise<number>;
+  /** Send the deliveries that are due; returns how many were delivered. */
+  deliverOnce(options?: { limit?: number }): Promise<number>;
+}
+
 /**
  * The outbox relay: claims batches of domain events written in the same transaction as their
- * state change, delivers each to every subscriber at least once, in order per aggregate, retries
- * with backoff, and marks them delivered (or dead after `maxAttempts`).
+ * state change, hands each to the outbound webhook endpoints (as deliveries) and to every
+ * subscriber at least once, in order per aggregate, retries with backoff, and marks them
+ * delivered (or dead after `maxAttempts`). Each round then sends the due webhook deliveries.
  */
 export class StorageOutboxRelay implements OutboxRelay {
   private readonly subscribers = new Set<OutboxSubscriber>();
@@ -38,6 +47,7 @@ export class StorageOutboxRelay implements OutboxRelay {
     private readonly ctx: PayableContext,
     private readonly storage: StorageDriver,
     private readonly settings: OutboxSettings,
+    private readonly outbound: OutboundFanOut | null = null,
   ) {}
 
   subscribe(subscriber: OutboxSubscriber): () => void {
@@ -58,11 +68,21 @@ export class StorageOutboxRelay implements OutboxRelay {
         ),
       );
       if (batch.length === 0) break;
+      // One fan-out per batch (one endpoint lookup); deliveries are deduplicated per (endpoint, event).
+      let fanOutError: unknown = null;
+      if (this.outbound) {
+        try {
+          await this.outbound.fanOut(batch);
+        } catch (error) {
+          fanOutError = error;
+        }
+      }
       for (const message of batch) {
         handled++;
         const attempts = message.attempts + 1;
         try {
           const event = JSON.parse(message.payload) as DomainEvent;
+          if (fanOutError !== null) throw fanOutError;
           for (const subscriber of this.subscribers) await subscriber(event);
           const at = this.ctx.clock.now();
           await this.storage.updateOutbox(
@@ -93,6 +113,7 @@ export class StorageOutboxRelay implements OutboxRelay {
         }
       }
     }
+    if (this.outbound) await this.outbound.deliverOnce({ limit });
     return delivered;
   }
 

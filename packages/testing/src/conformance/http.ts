@@ -1,9 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   createPayable,
   type HttpHandlerOptions,
   type HttpRequest,
   MemoryStorageDriver,
   type Payable,
+  type PayableOptions,
   type PaymentProvider,
   type ProviderChargeInput,
   type ProviderContext,
@@ -11,13 +14,15 @@ import {
   SyncQueueDriver,
 } from '@payable/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TestClock } from '../clock/test-clock.js';
 import type { SignedDelivery } from '../fake-provider/fake-delivery.js';
 import { FakeProvider } from '../fake-provider/fake-provider.js';
 import { waitFor } from '../wait-for.js';
 
 /**
  * What the suite hands an adapter for one server: the `payable` to serve and the handler options
- * to mount it with (prefix, authorize, bodyLimit, webhookSignatureHeader).
+ * to mount it with (prefix, authorize, bodyLimit, webhookSignatureHeader, rateLimit): an adapter
+ * must pass every one of them on to `createHttpHandler`.
  *
  * @example
  * ```ts
@@ -118,12 +123,25 @@ class HeldFakeProvider extends FakeProvider {
   }
 }
 
-type ScenarioName = 'main' | 'prefixed' | 'multi' | 'open' | 'small' | 'held' | 'down';
+type ScenarioName =
+  | 'main'
+  | 'prefixed'
+  | 'multi'
+  | 'open'
+  | 'small'
+  | 'held'
+  | 'down'
+  | 'limited'
+  | 'defaults'
+  | 'breaker'
+  | 'outbound';
 
 interface Env {
   base: string;
   payable: Payable;
   fake: FakeProvider;
+  /** The test clock of the payable (and its fake) in the scenarios that drive time. */
+  clock: TestClock | null;
   /** Every request `authorize` was called with. */
   authorized: HttpRequest[];
   send(method: string, path: string, options?: SendOptions): Promise<Reply>;
@@ -132,8 +150,21 @@ interface Env {
 }
 
 const TOKEN = 'conformance-admin-token';
+/** A second API caller `authorize` accepts (rate limits count callers apart). */
+const OTHER_TOKEN = 'conformance-other-caller-token';
 const SMALL_LIMIT = 1024;
 const RELAY_SIGNATURE_HEADER = 'x-relay-signature';
+
+/** The rate limits of the `limited` scenario, per minute. */
+const LIMITS = { payments: 3, reads: 4, admin: 2 } as const;
+const WINDOW_MS = 60_000;
+/** The breaker of the `breaker` scenario. */
+const BREAKER = { failureThreshold: 3, openMs: 10_000 } as const;
+/**
+ * Scenarios that do not test rate limits raise them, so their many requests are never refused
+ * (the `defaults` scenario checks the defaults).
+ */
+const GENEROUS = { limit: 100_000, windowMs: WINDOW_MS } as const;
 
 const MANAGEMENT_ROUTES: ReadonlyArray<readonly [method: string, path: string, body?: Json]> = [
   ['POST', '/payments', { amount: 100, currency: 'USD' }],
@@ -152,6 +183,15 @@ const MANAGEMENT_ROUTES: ReadonlyArray<readonly [method: string, path: string, b
   ['GET', '/invoices'],
   ['GET', '/events/wh_unknown'],
   ['POST', '/events/wh_unknown/replay'],
+  ['POST', '/endpoints', { url: 'https://hooks.example.com/payable', events: ['*'] }],
+  ['GET', '/endpoints'],
+  ['GET', '/endpoints/ep_unknown'],
+  ['PATCH', '/endpoints/ep_unknown', { description: 'x' }],
+  ['POST', '/endpoints/ep_unknown/disable'],
+  ['POST', '/endpoints/ep_unknown/rotate-secret'],
+  ['GET', '/endpoints/ep_unknown/deliveries'],
+  ['GET', '/deliveries/dlv_unknown'],
+  ['POST', '/deliveries/dlv_unknown/redeliver'],
 ];
 
 const ALL_PATHS = [
@@ -196,6 +236,40 @@ function expectError(reply: Reply, status: number, code: string, context?: Json)
   if (context) expect(reply.json.context).toMatchObject(context);
 }
 
+function expectIsoDate(value: unknown, what: string): void {
+  const text = str(value, what);
+  expect(new Date(text).toISOString(), what).toBe(text);
+}
+
+/** The rate-limit headers of a reply: `[limit, remaining, reset]` as strings, `null` when absent. */
+function rateHeaders(reply: Reply): [string | null, string | null, string | null] {
+  return [
+    reply.headers.get('x-ratelimit-limit'),
+    reply.headers.get('x-ratelimit-remaining'),
+    reply.headers.get('x-ratelimit-reset'),
+  ];
+}
+
+/** A local HTTP server that answers 200 to every delivery and keeps their bodies. */
+async function startReceiver(): Promise<{ url: string; bodies: string[]; close(): Promise<void> }> {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    bodies,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 function expectPaymentShape(payment: Json): void {
   str(payment.id, 'id');
   str(payment.providerId, 'providerId');
@@ -214,8 +288,10 @@ function expectPaymentShape(payment: Json): void {
  * SyncQueueDriver) and hands it to `makeServer` with the handler options to mount, then checks
  * every route and every error code reachable over HTTP: webhooks (first and duplicate delivery,
  * tenants, signatures, ambiguous and unknown providers), authorization, payments, refunds,
- * customers, checkout, subscriptions, invoices, event admin, health, idempotency keys, body limits,
- * routing, and the `{ error, message, context }` error body.
+ * customers, checkout, subscriptions, invoices, event admin, outbound endpoints and deliveries,
+ * health, idempotency keys, body limits, rate limits (`X-RateLimit-*`, 429 with `Retry-After`),
+ * the provider circuit breaker (503 with `Retry-After`, driven by a `TestClock`), routing, and the
+ * `{ error, message, context }` error body.
  *
  * @example
  * ```ts
@@ -260,21 +336,34 @@ export function httpConformance(
       const authorize = (req: HttpRequest): boolean => {
         authorized.push(req);
         if (req.headers['x-conformance-authorize'] === 'throw') throw new Error('authorize failed');
-        return req.headers.authorization === `Bearer ${TOKEN}`;
+        return req.headers.authorization === `Bearer ${TOKEN}` || req.headers.authorization === `Bearer ${OTHER_TOKEN}`;
       };
-      const fake = scenario === 'held' ? new HeldFakeProvider() : new FakeProvider();
+      const clock = scenario === 'limited' || scenario === 'breaker' ? new TestClock() : null;
+      const fake = scenario === 'held' ? new HeldFakeProvider() : new FakeProvider(clock === null ? {} : { clock });
       const providers: Record<string, PaymentProvider> = { fake };
       if (scenario === 'multi') providers.limited = new FakeProvider({ capabilities: ['charges', 'webhooks'] });
       const storage = scenario === 'open' ? undefined : new MemoryStorageDriver();
-      const payable = createPayable({
-        providers,
-        ...(storage ? { storage } : {}),
-        queue: new SyncQueueDriver(),
-      });
+      const options: PayableOptions = { providers, queue: new SyncQueueDriver() };
+      if (storage) options.storage = storage;
+      if (clock) options.clock = clock;
+      if (scenario === 'breaker') options.resilience = { retries: 0, breaker: BREAKER };
+      if (scenario === 'outbound') options.outbound = { allowPrivateNetworks: true, requireHttps: false };
+      const payable = createPayable(options);
       if (scenario === 'down') await storage?.close();
 
       const handlerOptions: HttpHandlerOptions = {};
       if (scenario !== 'open') handlerOptions.authorize = authorize;
+      if (scenario === 'limited') {
+        handlerOptions.rateLimit = {
+          policies: {
+            payments: { limit: LIMITS.payments, windowMs: WINDOW_MS },
+            reads: { limit: LIMITS.reads, windowMs: WINDOW_MS },
+            admin: { limit: LIMITS.admin, windowMs: WINDOW_MS },
+          },
+        };
+      } else if (scenario !== 'defaults') {
+        handlerOptions.rateLimit = { policies: { payments: GENEROUS, reads: GENEROUS, admin: GENEROUS } };
+      }
       if (scenario === 'prefixed') {
         handlerOptions.prefix = '/payable';
         handlerOptions.webhookSignatureHeader = RELAY_SIGNATURE_HEADER;
@@ -306,7 +395,7 @@ export function httpConformance(
       const deliver = (path: string, delivery: SignedDelivery): Promise<Reply> =>
         send('POST', path, { body: delivery.rawBody, headers: delivery.headers, auth: false });
 
-      return { base, payable, fake, authorized, send, deliver };
+      return { base, payable, fake, clock, authorized, send, deliver };
     }
 
     const env = (scenario: ScenarioName): Promise<Env> => {
@@ -1105,6 +1194,282 @@ export function httpConformance(
           }
         }
       },
+
+      // -----------------------------------------------------------------------------------------
+      // Rate limits
+
+      'rate limits – every limited response carries X-RateLimit-Limit, -Remaining counting down and -Reset (unix seconds)':
+        async () => {
+          const e = await env('limited');
+          const clock = e.clock as TestClock;
+          clock.advance(WINDOW_MS); // every earlier window has ended
+          const reset = String(Math.ceil((clock.now().getTime() + WINDOW_MS) / 1000));
+          const seen: Array<ReturnType<typeof rateHeaders>> = [];
+          for (let i = 0; i < LIMITS.payments; i++) {
+            const r = await e.send('POST', '/payments', { body: { amount: 100 + i, currency: 'USD' } });
+            expect(r.status, r.text).toBe(201);
+            seen.push(rateHeaders(r));
+          }
+          expect(seen).toEqual([
+            [String(LIMITS.payments), '2', reset],
+            [String(LIMITS.payments), '1', reset],
+            [String(LIMITS.payments), '0', reset],
+          ]);
+          // Errors of a limited route carry them too; reads count on their own.
+          const invalid = await e.send('GET', '/payments?limit=abc');
+          expectError(invalid, 400, 'VALIDATION_ERROR', { field: 'limit' });
+          expect(rateHeaders(invalid)).toEqual([String(LIMITS.reads), String(LIMITS.reads - 1), reset]);
+          const admin = await e.send('GET', '/events/wh_does_not_exist');
+          expectError(admin, 404, 'NOT_FOUND');
+          expect(rateHeaders(admin)).toEqual([String(LIMITS.admin), String(LIMITS.admin - 1), reset]);
+        },
+
+      'rate limits – past the limit answers 429 RATE_LIMITED with Retry-After and runs nothing; the next window allows again':
+        async () => {
+          const e = await env('limited');
+          const clock = e.clock as TestClock;
+          clock.advance(WINDOW_MS);
+          for (let i = 0; i < LIMITS.payments; i++) {
+            expect((await e.send('POST', '/customers', { body: {} })).status).toBe(201);
+          }
+          clock.advance(20_000);
+          const calls = e.fake.calls.length;
+          const refused = await e.send('POST', '/payments', { body: { amount: 100, currency: 'USD' } });
+          expectError(refused, 429, 'RATE_LIMITED', {
+            group: 'payments',
+            limit: LIMITS.payments,
+            retryAfterSeconds: 40,
+          });
+          expect(refused.headers.get('retry-after')).toBe('40');
+          expect(rateHeaders(refused).slice(0, 2)).toEqual([String(LIMITS.payments), '0']);
+          expect(e.fake.calls.length).toBe(calls);
+          clock.advance(40_000);
+          const again = await e.send('POST', '/payments', { body: { amount: 100, currency: 'USD' } });
+          expect(again.status, again.text).toBe(201);
+          expect(rateHeaders(again).slice(0, 2)).toEqual([String(LIMITS.payments), '2']);
+        },
+
+      'rate limits – callers are counted apart, and a request refused with 401 is neither counted nor limited':
+        async () => {
+          const e = await env('limited');
+          const clock = e.clock as TestClock;
+          clock.advance(WINDOW_MS);
+          for (let i = 0; i <= LIMITS.reads; i++) await e.send('GET', '/payments');
+          expectError(await e.send('GET', '/payments'), 429, 'RATE_LIMITED', { group: 'reads' });
+          const other = await e.send('GET', '/payments', {
+            auth: false,
+            headers: { authorization: `Bearer ${OTHER_TOKEN}` },
+          });
+          expect(other.status, other.text).toBe(200);
+          expect(rateHeaders(other).slice(0, 2)).toEqual([String(LIMITS.reads), String(LIMITS.reads - 1)]);
+          for (let i = 0; i < LIMITS.reads * 3; i++) {
+            const denied = await e.send('GET', '/payments', { auth: false });
+            expectError(denied, 401, 'UNAUTHORIZED');
+            expect(rateHeaders(denied)).toEqual([null, null, null]);
+          }
+          const otherAgain = await e.send('GET', '/payments', {
+            auth: false,
+            headers: { authorization: `Bearer ${OTHER_TOKEN}` },
+          });
+          expect(rateHeaders(otherAgain)[1]).toBe(String(LIMITS.reads - 2));
+        },
+
+      'rate limits – webhooks and /health are never limited': async () => {
+        const e = await env('limited');
+        for (let i = 0; i < LIMITS.payments * 4; i++) {
+          const hook = await e.deliver('/webhooks/fake', unknownEvent(e));
+          expect(hook.status, hook.text).toBe(200);
+          expect(rateHeaders(hook)).toEqual([null, null, null]);
+          const health = await e.send('GET', '/health', { auth: false });
+          expect(health.status, health.text).toBe(200);
+          expect(rateHeaders(health)).toEqual([null, null, null]);
+        }
+      },
+
+      'rate limits – by default 60 payment-creating requests, 300 reads and 60 admin requests a minute per caller':
+        async () => {
+          const e = await env('defaults');
+          const created = await e.send('POST', '/payments', { body: { amount: 100, currency: 'USD' } });
+          expect(created.status, created.text).toBe(201);
+          expect(rateHeaders(created).slice(0, 2)).toEqual(['60', '59']);
+          expect(rateHeaders(await e.send('GET', '/payments')).slice(0, 2)).toEqual(['300', '299']);
+          expect(rateHeaders(await e.send('GET', '/events/wh_does_not_exist')).slice(0, 2)).toEqual(['60', '59']);
+        },
+
+      // -----------------------------------------------------------------------------------------
+      // Circuit breaker
+
+      'circuit breaker – provider outages open it: 503 PROVIDER_UNAVAILABLE with Retry-After without calling the provider; after openMs a success closes it':
+        async () => {
+          const e = await env('breaker');
+          const clock = e.clock as TestClock;
+          const down = { amount: 100, currency: 'USD', metadata: { fake_outcome: 'unavailable' } };
+          const ok = { amount: 100, currency: 'USD' };
+          for (let i = 0; i < BREAKER.failureThreshold; i++) {
+            const r = await e.send('POST', '/payments', { body: down });
+            expectError(r, 503, 'PROVIDER_UNAVAILABLE');
+            expect(r.json.context).not.toMatchObject({ reason: 'circuit_open' });
+          }
+          const calls = chargeCalls(e);
+          const open = await e.send('POST', '/payments', { body: ok });
+          expectError(open, 503, 'PROVIDER_UNAVAILABLE', {
+            provider: 'fake',
+            reason: 'circuit_open',
+            retryAfterSeconds: BREAKER.openMs / 1000,
+          });
+          expect(open.headers.get('retry-after')).toBe(String(BREAKER.openMs / 1000));
+          expect(chargeCalls(e)).toBe(calls);
+          expect((await e.send('GET', '/health', { auth: false })).status).toBe(200);
+
+          clock.advance(4_000);
+          expect((await e.send('POST', '/payments', { body: ok })).headers.get('retry-after')).toBe('6');
+          // Half-open: the trial fails, so it opens again for openMs.
+          clock.advance(6_000);
+          const trial = await e.send('POST', '/payments', { body: down });
+          expectError(trial, 503, 'PROVIDER_UNAVAILABLE');
+          expect(trial.json.context).not.toMatchObject({ reason: 'circuit_open' });
+          const reopened = await e.send('POST', '/payments', { body: ok });
+          expectError(reopened, 503, 'PROVIDER_UNAVAILABLE', { reason: 'circuit_open' });
+          expect(reopened.headers.get('retry-after')).toBe(String(BREAKER.openMs / 1000));
+          // After openMs a successful trial closes it.
+          clock.advance(BREAKER.openMs);
+          const closed = await e.send('POST', '/payments', { body: ok });
+          expect(closed.status, closed.text).toBe(201);
+          expect((await e.send('POST', '/payments', { body: ok })).status).toBe(201);
+          expect(chargeCalls(e)).toBe(calls + 3);
+        },
+
+      // -----------------------------------------------------------------------------------------
+      // Outbound webhook endpoints
+
+      'POST /endpoints – answers 201 with the secret once; GET /endpoints and GET /endpoints/:id never show it':
+        async () => {
+          const e = await env('outbound');
+          const receiver = await startReceiver();
+          try {
+            const r = await e.send('POST', '/endpoints', {
+              body: { url: `${receiver.url}/hooks`, events: ['payment.*'], description: 'orders service' },
+            });
+            expect(r.status, r.text).toBe(201);
+            expectJson(r);
+            expect(r.json).toMatchObject({
+              url: `${receiver.url}/hooks`,
+              events: ['payment.*'],
+              scheme: 'standard-webhooks',
+              description: 'orders service',
+              status: 'enabled',
+              tenantId: null,
+            });
+            expect(str(r.json.secret, 'secret')).toMatch(/^whsec_/);
+            expectIsoDate(r.json.createdAt, 'createdAt');
+            expectIsoDate(r.json.updatedAt, 'updatedAt');
+            const id = str(r.json.id, 'id');
+            const { secret: _secret, ...view } = r.json;
+            const got = await e.send('GET', `/endpoints/${id}`);
+            expect(got.status, got.text).toBe(200);
+            expect(got.json).toEqual(view);
+            const listed = list(await e.send('GET', '/endpoints?limit=100'));
+            expect(listed.map((ep) => ep.id)).toContain(id);
+            for (const ep of listed) expect(ep).not.toHaveProperty('secret');
+            expect(list(await e.send('GET', '/endpoints?status=disabled')).map((ep) => ep.id)).not.toContain(id);
+          } finally {
+            await receiver.close();
+          }
+        },
+
+      'PATCH /endpoints/:id – changes the given fields; rotate-secret and disable answer 200': async () => {
+        const e = await env('outbound');
+        const created = await e.send('POST', '/endpoints', {
+          body: { url: 'http://127.0.0.1:9/hooks', events: ['*'], scheme: 'payable-v1' },
+        });
+        expect(created.status, created.text).toBe(201);
+        const id = str(created.json.id, 'id');
+        const patched = await e.send('PATCH', `/endpoints/${id}`, {
+          body: { events: ['payment.succeeded', 'refund.*'], description: 'patched' },
+        });
+        expect(patched.status, patched.text).toBe(200);
+        expect(patched.json).toMatchObject({
+          id,
+          events: ['payment.succeeded', 'refund.*'],
+          description: 'patched',
+          scheme: 'payable-v1',
+        });
+        const rotated = await e.send('POST', `/endpoints/${id}/rotate-secret`, { body: { graceMs: 60_000 } });
+        expect(rotated.status, rotated.text).toBe(200);
+        expect(str(rotated.json.secret, 'secret')).not.toBe(created.json.secret);
+        expectIsoDate(rotated.json.previousSecretExpiresAt, 'previousSecretExpiresAt');
+        const disabled = await e.send('POST', `/endpoints/${id}/disable`);
+        expect(disabled.status, disabled.text).toBe(200);
+        expect(disabled.json).toMatchObject({ id, status: 'disabled' });
+        expect((await e.send('GET', `/endpoints/${id}`)).json).toMatchObject({ status: 'disabled' });
+        const enabled = await e.send('PATCH', `/endpoints/${id}`, { body: { enabled: true } });
+        expect(enabled.json).toMatchObject({ id, status: 'enabled' });
+      },
+
+      'endpoint routes – an unknown field answers 400 VALIDATION_ERROR naming it; an unknown id answers 404 NOT_FOUND':
+        async () => {
+          const e = await env('outbound');
+          const created = await e.send('POST', '/endpoints', { body: { url: 'http://127.0.0.1:9/x', events: ['*'] } });
+          expect(created.status, created.text).toBe(201);
+          const id = str(created.json.id, 'id');
+          expectError(
+            await e.send('POST', '/endpoints', { body: { url: 'http://127.0.0.1:9/x', events: ['*'], secret: 's' } }),
+            400,
+            'VALIDATION_ERROR',
+            { field: 'secret' },
+          );
+          expectError(await e.send('PATCH', `/endpoints/${id}`, { body: { colour: 'red' } }), 400, 'VALIDATION_ERROR', {
+            field: 'colour',
+          });
+          expectError(
+            await e.send('POST', `/endpoints/${id}/rotate-secret`, { body: { grace: 5 } }),
+            400,
+            'VALIDATION_ERROR',
+            { field: 'grace' },
+          );
+          expectError(await e.send('GET', '/endpoints?status=bogus'), 400, 'VALIDATION_ERROR', { field: 'status' });
+          expectError(await e.send('GET', '/endpoints/ep_does_not_exist'), 404, 'NOT_FOUND');
+          expectError(
+            await e.send('PATCH', '/endpoints/ep_does_not_exist', { body: { description: 'x' } }),
+            404,
+            'NOT_FOUND',
+          );
+          expectError(await e.send('GET', '/deliveries/dlv_does_not_exist'), 404, 'NOT_FOUND');
+          expectError(await e.send('POST', '/deliveries/dlv_does_not_exist/redeliver'), 404, 'NOT_FOUND');
+        },
+
+      'GET /endpoints/:id/deliveries, GET /deliveries/:id, POST /deliveries/:id/redeliver – the delivery log over HTTP':
+        async () => {
+          const e = await env('outbound');
+          const receiver = await startReceiver();
+          try {
+            const created = await e.send('POST', '/endpoints', {
+              body: { url: `${receiver.url}/hooks`, events: ['payment.succeeded'] },
+            });
+            expect(created.status, created.text).toBe(201);
+            const id = str(created.json.id, 'id');
+            const payment = await createPayment(e, { amount: 4200 });
+            await e.payable.outbox().dispatchOnce();
+            await waitFor(() => receiver.bodies.some((b) => b.includes(str(payment.id, 'id'))));
+            const deliveries = list(await e.send('GET', `/endpoints/${id}/deliveries`));
+            expect(deliveries.length).toBeGreaterThanOrEqual(1);
+            const delivery = deliveries[0] as Json;
+            expect(delivery).toMatchObject({ endpointId: id, eventType: 'payment.succeeded', status: 'delivered' });
+            const detail = await e.send('GET', `/deliveries/${str(delivery.id, 'id')}`);
+            expect(detail.status, detail.text).toBe(200);
+            const log = detail.json.log as Json[];
+            expect(Array.isArray(log) && log.length >= 1).toBe(true);
+            expect(log[0]).toMatchObject({ attempt: 1, responseStatus: 200 });
+            expectIsoDate((log[0] as Json).startedAt, 'startedAt');
+            const filtered = list(await e.send('GET', `/endpoints/${id}/deliveries?status=failed`));
+            expect(filtered.map((d) => d.id)).not.toContain(delivery.id);
+            const again = await e.send('POST', `/deliveries/${str(delivery.id, 'id')}/redeliver`);
+            expect(again.status, again.text).toBe(200);
+            expect(again.json).toMatchObject({ id: delivery.id, status: 'pending' });
+          } finally {
+            await receiver.close();
+          }
+        },
 
       'prefix – routes live under the prefix, not at the root': async () => {
         const e = await env('prefixed');
