@@ -127,6 +127,7 @@ class PayableFacade implements Payable {
     this.endpoints = new EndpointsService(this.ctx, outboundSettings(options.outbound));
     if (options.outbox) this.outboxSettings = { ...DEFAULT_OUTBOX, ...options.outbox };
     if (this.storage && options.worker !== false) {
+      this.webhooks.processInline();
       this.queue
         .process(JOB_NAMES.webhookProcess, (payload, job) => this.webhooks.runJob(payload, job))
         .catch((error: unknown) => logger.error({ error: describeError(error) }, 'could not start the webhook worker'));

@@ -15,17 +15,32 @@ import type {
   WebhookHandlerEvent,
   WebhooksApi,
 } from '../facade/types.js';
-import type { JsonValue, NormalizedEvent, PayableEventType, PaymentProvider } from '../provider/types.js';
+import type {
+  JsonValue,
+  NormalizedEvent,
+  PayableEventType,
+  PaymentProvider,
+  ProviderObject,
+} from '../provider/types.js';
 import { JOB_NAMES, type JobContext } from '../queue/types.js';
 import { isRefusedSettlement } from '../lightning/settlement.js';
 import { applyProviderObject, outboxMessagesFor, type ApplyResult } from '../records/apply.js';
 import type { RecordStore } from '../records/record-store.js';
 import { reviveDates } from '../records/serialize.js';
 import type { Page, PaymentStatus } from '../records/types.js';
-import type { StorageDriver, StoredWebhookEvent, WebhookEventPatch, WebhookEventStatus } from '../storage/types.js';
+import type {
+  StorageDriver,
+  StorageSession,
+  StoredWebhookEvent,
+  WebhookEventPatch,
+  WebhookEventStatus,
+} from '../storage/types.js';
 import { newId } from '../util/ids.js';
 import { sleep, withTimeout } from '../util/time.js';
 import { normalizeHeaders } from './headers.js';
+
+/** Thrown inside a fast-path transaction to roll it back and take the step-by-step path. */
+const SLOW_PATH = Symbol('slow path');
 
 /** Inbox settings. */
 export interface InboxSettings {
@@ -96,6 +111,8 @@ export class WebhookInbox implements WebhooksApi {
   private readonly handlers = new Map<string, Set<WebhookHandler>>();
   private readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private runs = 0;
+  /** Whether this process's inline queue processes webhooks at once (set by the facade). */
+  private processesInline = false;
 
   constructor(
     private readonly ctx: PayableContext,
@@ -141,6 +158,15 @@ export class WebhookInbox implements WebhooksApi {
       });
     }
     return [name, provider];
+  }
+
+  /**
+   * The facade registered this process's webhook worker on an inline queue: a received event is
+   * processed before `receive` resolves, so (without handlers) it can be stored and applied in one
+   * transaction. Internal.
+   */
+  processInline(): void {
+    this.processesInline = this.ctx.queue.inline === true;
   }
 
   async receive(input: ReceiveInput): Promise<ReceiveResult> {
@@ -210,6 +236,10 @@ export class WebhookInbox implements WebhooksApi {
       lockedBy: null,
       lockedUntil: null,
     };
+    if (this.processesInline && this.handlers.size === 0 && !this.needsRefetch(providerName, event)) {
+      const done = await this.storeAndApply(storage, row, event);
+      if (done) return done;
+    }
     const { inserted, event: stored } = await guardStorage(() => storage.insertWebhookEvent(row));
     this.ctx.logger.info(
       { provider: providerName, eventId: stored.id, type: event.type, duplicate: !inserted },
@@ -223,6 +253,61 @@ export class WebhookInbox implements WebhooksApi {
       ? ((await storage.getWebhookEvent(stored.id).catch(() => null)) ?? stored)
       : stored;
     return { eventId: stored.id, duplicate: !inserted, status: latest.status };
+  }
+
+  /** Whether applying the event means asking the provider for the object's current state first. */
+  private needsRefetch(providerName: string, event: NormalizedEvent): boolean {
+    return Boolean(
+      event.object && event.refetch && event.object.kind === 'payment' && this.ctx.providers[providerName]?.getPayment,
+    );
+  }
+
+  /**
+   * The inline fast path: store the event as processed and apply its object in one transaction
+   * (one commit instead of three). `null` when the slow path must run instead: a duplicate (the
+   * slow path reports or re-dispatches it) or an apply that failed (the transaction rolled back,
+   * so nothing was stored; the slow path stores the event first, then records the failure).
+   */
+  private async storeAndApply(
+    storage: StorageDriver,
+    row: StoredWebhookEvent,
+    event: NormalizedEvent,
+  ): Promise<ReceiveResult | null> {
+    const started = Date.now();
+    const done = this.ctx.clock.now();
+    const processed: StoredWebhookEvent = {
+      ...row,
+      status: 'processed',
+      attempts: 1,
+      processedAt: done,
+      updatedAt: done,
+    };
+    let stored: boolean;
+    try {
+      stored = await storage.transaction(async (tx) => {
+        const { inserted } = await tx.insertWebhookEvent(processed);
+        if (!inserted) return false;
+        if (event.object) await this.applyIn(tx, processed, event.object);
+        return true;
+      });
+    } catch (error) {
+      this.ctx.logger.warn(
+        { eventId: row.id, provider: row.provider, error: describeError(error) },
+        'webhook could not be applied at once; storing it first',
+      );
+      return null;
+    }
+    if (!stored) return null;
+    this.ctx.logger.info(
+      { provider: row.provider, eventId: row.id, type: row.type, duplicate: false },
+      'webhook stored',
+    );
+    this.ctx.hooks.onEvent?.({
+      name: 'webhook.processed',
+      durationMs: Date.now() - started,
+      fields: { eventId: row.id, provider: row.provider, type: row.type },
+    });
+    return { eventId: row.id, duplicate: false, status: 'processed' };
   }
 
   /** Dispatch processing; a queue that is down or slow never fails the receive (the sweeper catches up). */
@@ -326,6 +411,7 @@ export class WebhookInbox implements WebhooksApi {
     const now = this.ctx.clock.now();
     // Each run is its own owner: two jobs of one process must not share a lease or a lock.
     const owner = `${this.workerId}:${++this.runs}`;
+    if (this.handlers.size === 0 && (await this.claimAndApply(storage, eventId, owner))) return;
     const claimed = await guardStorage(() =>
       storage.claimWebhookEvent(eventId, { owner, now, until: new Date(now.getTime() + this.settings.leaseMs) }),
     );
@@ -385,6 +471,74 @@ export class WebhookInbox implements WebhooksApi {
   }
 
   /**
+   * The worker's fast path when no handlers run: claim, apply and mark processed in one
+   * transaction (one commit instead of two). The claim's row lock keeps other workers out until the
+   * commit, when they see the event processed. Answers `false` when the slow path must run: the
+   * event needs a re-fetch from the provider (no network call inside a transaction), or the apply
+   * failed (rolled back, claim included; the slow path claims again and records the failure).
+   */
+  private async claimAndApply(storage: StorageDriver, eventId: string, owner: string): Promise<boolean> {
+    const started = Date.now();
+    let claimed: StoredWebhookEvent | null = null;
+    try {
+      claimed = await storage.transaction(async (tx) => {
+        const now = this.ctx.clock.now();
+        const row = await tx.claimWebhookEvent(eventId, {
+          owner,
+          now,
+          until: new Date(now.getTime() + this.settings.leaseMs),
+        });
+        if (!row) return null;
+        const event = reviveDates(JSON.parse(this.open(row.normalized, row.id, 'normalized')) as NormalizedEvent);
+        if (this.needsRefetch(row.provider, event)) throw SLOW_PATH;
+        if (event.object) await this.applyIn(tx, row, event.object);
+        await tx.updateWebhookEvent(row.id, this.processedPatch(), { owner });
+        return row;
+      });
+    } catch (error) {
+      if (error !== SLOW_PATH) {
+        this.ctx.logger.warn(
+          { eventId, error: describeError(error) },
+          'webhook apply failed; retrying it step by step',
+        );
+      }
+      return false;
+    }
+    if (claimed) {
+      this.ctx.hooks.onEvent?.({
+        name: 'webhook.processed',
+        durationMs: Date.now() - started,
+        fields: { eventId, provider: claimed.provider, type: claimed.type },
+      });
+    }
+    return true;
+  }
+
+  /** Apply a provider object and write its outbox messages, inside `tx`. */
+  private async applyIn(tx: StorageSession, claimed: StoredWebhookEvent, object: ProviderObject): Promise<ApplyResult> {
+    const result = await applyProviderObject(
+      {
+        session: tx,
+        store: this.store,
+        clock: this.ctx.clock,
+        tenantId: claimed.tenantId,
+        provider: claimed.provider,
+        settlementProof: this.ctx.providers[claimed.provider]?.settlementProof ?? 'preimage',
+      },
+      object,
+    );
+    const messages = outboxMessagesFor(result, this.ctx.clock.now());
+    if (messages.length > 0) await tx.appendOutbox(messages);
+    if (result.stale) {
+      this.ctx.logger.info(
+        { eventId: claimed.id, kind: result.kind, from: result.previousStatus, type: claimed.type },
+        'stale webhook: status transition refused',
+      );
+    }
+    return result;
+  }
+
+  /**
    * Apply the event's object. When the event asks for a re-fetch, the provider's current state is
    * applied instead, and handlers see the type that state means (a forged or stale `paid` claim
    * never reaches `payment.succeeded` handlers).
@@ -418,26 +572,8 @@ export class WebhookInbox implements WebhooksApi {
     if (!object) return { result: null, type, markedProcessed: false };
     const current = object;
     const result = await storage.transaction(async (tx) => {
-      const result = await applyProviderObject(
-        {
-          session: tx,
-          store: this.store,
-          clock: this.ctx.clock,
-          tenantId: claimed.tenantId,
-          provider: claimed.provider,
-          settlementProof: provider?.settlementProof ?? 'preimage',
-        },
-        current,
-      );
-      const messages = outboxMessagesFor(result, this.ctx.clock.now());
-      if (messages.length > 0) await tx.appendOutbox(messages);
+      const result = await this.applyIn(tx, claimed, current);
       if (markProcessedAs) await tx.updateWebhookEvent(claimed.id, this.processedPatch(), { owner: markProcessedAs });
-      if (result.stale) {
-        this.ctx.logger.info(
-          { eventId: claimed.id, kind: result.kind, from: result.previousStatus, type: claimed.type },
-          'stale webhook: status transition refused',
-        );
-      }
       return result;
     });
     return { result, type, markedProcessed: markProcessedAs !== null };
