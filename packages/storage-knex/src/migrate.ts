@@ -37,6 +37,13 @@ export interface MigrateOptions {
   to?: number;
   /** How long to wait for another process's migration to finish, in ms. Default 60 000. */
   lockTimeoutMs?: number;
+  /**
+   * SQLite files only: `'wal'` (default) switches the file to write-ahead logging, which SQLite
+   * keeps for the file from then on: one fsync per commit instead of several, and readers never
+   * wait for the writer (SQLite's own recommendation for concurrent use; not for files on network
+   * filesystems). `'keep'` leaves the journal mode as it is.
+   */
+  sqliteJournalMode?: 'wal' | 'keep';
 }
 
 /**
@@ -428,13 +435,28 @@ export async function migrate(knex: Knex, options: MigrateOptions = {}): Promise
   // better-sqlite3 waits for SQLite locks synchronously, blocking this process's event loop: migrations of
   // one file from this process queue here, other processes are kept out by SQLite's write lock.
   const previous = sqliteQueue.get(file) ?? Promise.resolve();
-  const current = previous.catch(() => undefined).then(() => migrateLocked(knex, options));
+  const current = previous
+    .catch(() => undefined)
+    .then(async () => {
+      const result = await migrateLocked(knex, options);
+      if (options.sqliteJournalMode !== 'keep') await useWal(knex);
+      return result;
+    });
   const settled = current.catch(() => undefined);
   sqliteQueue.set(file, settled);
   void settled.then(() => {
     if (sqliteQueue.get(file) === settled) sqliteQueue.delete(file);
   });
   return current;
+}
+
+/** Switch a SQLite file to WAL. Another process switching it at the same moment is fine (it persists). */
+async function useWal(knex: Knex): Promise<void> {
+  try {
+    await knex.raw('pragma journal_mode = wal');
+  } catch {
+    // SQLITE_BUSY: another connection holds the file right now; the next migrate switches it.
+  }
 }
 
 async function migrateLocked(knex: Knex, options: MigrateOptions): Promise<MigrateResult> {

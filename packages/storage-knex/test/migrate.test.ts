@@ -467,6 +467,27 @@ describe.each(shared)('concurrent migrate on $name', (target) => {
   }, 90_000);
 });
 
+describe('migrate on a SQLite file: the journal mode', () => {
+  it('switches the file to WAL by default (it stays so for every later connection); keep leaves it', async () => {
+    for (const [mode, expected] of [
+      [undefined, 'wal'],
+      ['keep', 'delete'],
+    ] as const) {
+      const target = sqliteFileTarget();
+      const knex = target.connect();
+      try {
+        await migrate(knex, mode === undefined ? {} : { sqliteJournalMode: mode });
+        const later = target.connect();
+        const rows = (await later.raw('pragma journal_mode')) as { journal_mode: string }[];
+        expect(rows[0]?.journal_mode).toBe(expected);
+        await later.destroy();
+      } finally {
+        await knex.destroy();
+      }
+    }
+  });
+});
+
 describe('migrate when the database is down', () => {
   it.each([...unreachableTargets()])(
     'migrate – %s at a closed port rejects with STORAGE_UNAVAILABLE',
