@@ -533,7 +533,7 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
       `  ${s.warmupSeconds} s, then the load alternates between them in ${s.slice} s slices until each had ${s.duration} s, so background`,
     );
     p('  load on the machine hits all three alike. Latency percentiles are over every 2xx response of the slices.');
-    p('- **SQLite + sync queue**: a fresh SQLite file (better-sqlite3) in WAL mode on both sides (Payable\'s');
+    p("- **SQLite + sync queue**: a fresh SQLite file (better-sqlite3) in WAL mode on both sides (Payable's");
     p('  `migrate()` sets it; the hand-written route sets it too, so the journal mode does not decide: with');
     p('  the default rollback journal every commit costs several fsyncs and the hand-written route is several');
     p('  times slower);');
