@@ -453,13 +453,13 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
         '  Redis work is the same on both sides (one `EVALSHA` per job; Payable also writes a deduplication key; checked with `INFO commandstats`).',
       );
       p(
-        `- **Process**: ${st.process.roundTrips} round trips in ${st.process.commits} commits per event, against 1 in 1 for the hand-written worker that marks the row processed and 5 in 1 for the one that also upserts the payment. Every commit waits for a WAL flush; every round trip for a pooled connection. The workers' work also slows the web role down: they share the disk and the 2 cores.`,
+        `- **Process**: ${st.process.roundTrips} round trips in ${st.process.commits} commit${st.process.commits === 1 ? '' : 's'} per event, against 1 in 1 for the hand-written worker that marks the row processed and 5 in 1 for the one that also upserts the payment. Every commit waits for a WAL flush; every round trip for a pooled connection. The workers' work also slows the web role down: they share the disk and the 2 cores.`,
       );
       const lite = st.sqliteInline;
       p(
         lite
-          ? `- **SQLite + sync queue** (adapter benchmark): one webhook request runs ${lite.roundTrips} statements in ${lite.commits} commits (${seq(lite.sequence)}), each commit a rollback-journal write and fsync behind SQLite's single writer; the hand-written route runs 3 statements in 1 transaction (insert the event, upsert the payment, mark the event processed).`
-          : `- **SQLite + sync queue** (adapter benchmark): the receive and process statements run inline in the request, each commit a rollback-journal write and fsync behind SQLite's single writer; the hand-written route runs 3 statements in 1 transaction.`,
+          ? `- **SQLite + sync queue** (adapter benchmark): one webhook request runs ${lite.roundTrips} statements in ${lite.commits} commit${lite.commits === 1 ? '' : 's'} (${seq(lite.sequence)}), each commit a WAL append and fsync behind SQLite's single writer; the hand-written route runs 3 statements in 1 transaction (insert the event, upsert the payment, mark the event processed).`
+          : `- **SQLite + sync queue** (adapter benchmark): the receive and process statements run inline in the request, each commit a WAL append and fsync behind SQLite's single writer; the hand-written route runs 3 statements in 1 transaction.`,
       );
       p();
     }
