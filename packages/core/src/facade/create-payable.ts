@@ -189,11 +189,7 @@ class PayableFacade implements Payable {
   }
 
   private providerCtx(r: Resolved, key: string | null): ProviderContext {
-    // Noted so `call()` knows the call carries a key the provider honours (safe to retry).
-    return this.resilience.noteContext({
-      idempotencyKey: r.provider.idempotency === 'native' ? key : null,
-      tenantId: r.tenantId,
-    });
+    return { idempotencyKey: r.provider.idempotency === 'native' ? key : null, tenantId: r.tenantId };
   }
 
   /**
@@ -201,17 +197,29 @@ class PayableFacade implements Payable {
    * retrying transient failures of reads and of calls carrying a key the provider honours; anything
    * it throws that is not a PayableError becomes PROVIDER_ERROR.
    */
-  private async call<T>(r: Resolved, op: string, fn: () => Promise<T> | undefined): Promise<T> {
+  private async call<T>(
+    r: Resolved,
+    op: string,
+    fn: () => Promise<T> | undefined,
+    key: string | null = null,
+  ): Promise<T> {
+    // A key the provider honours makes a retry safe: the provider answers it with the first result.
+    const keyed = key !== null && r.provider.idempotency === 'native';
     try {
-      return await this.resilience.run(r.name, op, () => {
-        const result = fn();
-        if (result === undefined) {
-          throw new ProviderCapabilityNotSupportedError(`Provider "${r.name}" does not implement ${op}.`, {
-            context: { provider: r.name, capability: op },
-          });
-        }
-        return result;
-      });
+      return await this.resilience.run(
+        r.name,
+        op,
+        () => {
+          const result = fn();
+          if (result === undefined) {
+            throw new ProviderCapabilityNotSupportedError(`Provider "${r.name}" does not implement ${op}.`, {
+              context: { provider: r.name, capability: op },
+            });
+          }
+          return result;
+        },
+        { keyed },
+      );
     } catch (error) {
       if (isPayableError(error)) throw error;
       this.ctx.logger.error({ provider: r.name, op, error: describeError(error) }, 'provider call failed');
@@ -345,21 +353,25 @@ class PayableFacade implements Payable {
           const customerProviderId = await this.customerProviderId(r, i.customerId);
           // Lightning: fiat is priced in satoshis once, and the quote is locked on the record.
           const quote: LightningQuote | null = fiat ? await this.lightning.quote(i.amount, i.currency) : null;
-          const paid = await this.call(r, 'charge', () =>
-            p.charge?.(
-              {
-                amount: quote ? quote.sats : i.amount,
-                currency: quote ? 'BTC' : i.currency,
-                customerProviderId,
-                description: i.description ?? null,
-                metadata: i.metadata ?? {},
-                // The invoice expiry is the payment's expiry, exactly.
-                expiresIn: i.expiresIn ?? (lightning ? DEFAULT_LIGHTNING_EXPIRY_SECONDS : null),
-                capture: i.capture ?? true,
-                ...(lightning ? { descriptionHash: i.descriptionHash ?? null } : {}),
-              },
-              this.providerCtx(r, key),
-            ),
+          const paid = await this.call(
+            r,
+            'charge',
+            () =>
+              p.charge?.(
+                {
+                  amount: quote ? quote.sats : i.amount,
+                  currency: quote ? 'BTC' : i.currency,
+                  customerProviderId,
+                  description: i.description ?? null,
+                  metadata: i.metadata ?? {},
+                  // The invoice expiry is the payment's expiry, exactly.
+                  expiresIn: i.expiresIn ?? (lightning ? DEFAULT_LIGHTNING_EXPIRY_SECONDS : null),
+                  capture: i.capture ?? true,
+                  ...(lightning ? { descriptionHash: i.descriptionHash ?? null } : {}),
+                },
+                this.providerCtx(r, key),
+              ),
+            key,
           );
           const details = paid.lightning && quote ? { ...paid.lightning, quote } : paid.lightning;
           return created(
@@ -392,17 +404,21 @@ class PayableFacade implements Payable {
               context: { field: 'amount', reason: 'exceeds_refundable', refundable: remaining },
             });
           }
-          const refund = await this.call(r, 'refund', () =>
-            p.refund?.(
-              {
-                paymentProviderId: payment.providerId,
-                amount,
-                currency: payment.currency,
-                reason: i.reason ?? null,
-                metadata: i.metadata ?? {},
-              },
-              this.providerCtx(r, key),
-            ),
+          const refund = await this.call(
+            r,
+            'refund',
+            () =>
+              p.refund?.(
+                {
+                  paymentProviderId: payment.providerId,
+                  amount,
+                  currency: payment.currency,
+                  reason: i.reason ?? null,
+                  metadata: i.metadata ?? {},
+                },
+                this.providerCtx(r, key),
+              ),
+            key,
           );
           const record = await this.record(r, {
             kind: 'refund',
@@ -426,11 +442,15 @@ class PayableFacade implements Payable {
       case 'createCustomer': {
         const i = parseInput(customerSchema, input, 'customer');
         return async (key) => {
-          const c = await this.call(r, 'createCustomer', () =>
-            p.createCustomer?.(
-              { email: i.email ?? null, name: i.name ?? null, metadata: i.metadata ?? {} },
-              this.providerCtx(r, key),
-            ),
+          const c = await this.call(
+            r,
+            'createCustomer',
+            () =>
+              p.createCustomer?.(
+                { email: i.email ?? null, name: i.name ?? null, metadata: i.metadata ?? {} },
+                this.providerCtx(r, key),
+              ),
+            key,
           );
           return created(await this.record(r, { kind: 'customer', ...c, metadata: c.metadata ?? i.metadata ?? {} }));
         };
@@ -440,20 +460,24 @@ class PayableFacade implements Payable {
         return async (key) => {
           const customerProviderId = await this.customerProviderId(r, i.customerId);
           const byPrice = 'priceId' in i;
-          const co = await this.call(r, 'createCheckout', () =>
-            p.createCheckout?.(
-              {
-                mode: byPrice ? 'subscription' : 'payment',
-                amount: byPrice ? null : i.amount,
-                currency: byPrice ? null : i.currency,
-                priceId: byPrice ? i.priceId : null,
-                successUrl: i.successUrl,
-                cancelUrl: i.cancelUrl,
-                customerProviderId,
-                metadata: i.metadata ?? {},
-              },
-              this.providerCtx(r, key),
-            ),
+          const co = await this.call(
+            r,
+            'createCheckout',
+            () =>
+              p.createCheckout?.(
+                {
+                  mode: byPrice ? 'subscription' : 'payment',
+                  amount: byPrice ? null : i.amount,
+                  currency: byPrice ? null : i.currency,
+                  priceId: byPrice ? i.priceId : null,
+                  successUrl: i.successUrl,
+                  cancelUrl: i.cancelUrl,
+                  customerProviderId,
+                  metadata: i.metadata ?? {},
+                },
+                this.providerCtx(r, key),
+              ),
+            key,
           );
           return created(await this.record(r, { kind: 'checkout', ...co, metadata: co.metadata ?? i.metadata ?? {} }));
         };
@@ -462,11 +486,15 @@ class PayableFacade implements Payable {
         const i = parseInput(subscribeSchema, input, 'subscription');
         return async (key) => {
           const customerProviderId = (await this.customerProviderId(r, i.customerId)) as string;
-          const s = await this.call(r, 'subscribe', () =>
-            p.subscribe?.(
-              { customerProviderId, priceId: i.priceId, trialDays: i.trialDays ?? null, metadata: i.metadata ?? {} },
-              this.providerCtx(r, key),
-            ),
+          const s = await this.call(
+            r,
+            'subscribe',
+            () =>
+              p.subscribe?.(
+                { customerProviderId, priceId: i.priceId, trialDays: i.trialDays ?? null, metadata: i.metadata ?? {} },
+                this.providerCtx(r, key),
+              ),
+            key,
           );
           return created(
             await this.record(r, { kind: 'subscription', ...s, metadata: s.metadata ?? i.metadata ?? {} }),
@@ -478,8 +506,12 @@ class PayableFacade implements Payable {
         return async (key) => {
           const sub = await this.findLocal('subscription', i.id, r);
           if (!sub) throw new NotFoundError(`No subscription "${i.id}".`, { context: { id: i.id } });
-          const s = await this.call(r, 'cancelSubscription', () =>
-            p.cancelSubscription?.(sub.providerId, { atPeriodEnd: i.atPeriodEnd ?? false }, this.providerCtx(r, key)),
+          const s = await this.call(
+            r,
+            'cancelSubscription',
+            () =>
+              p.cancelSubscription?.(sub.providerId, { atPeriodEnd: i.atPeriodEnd ?? false }, this.providerCtx(r, key)),
+            key,
           );
           const record = await this.record(r, { kind: 'subscription', ...s, metadata: s.metadata ?? sub.metadata });
           return { status: 200, body: JSON.stringify(record) };

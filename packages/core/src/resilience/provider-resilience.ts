@@ -4,7 +4,6 @@ import { isPayableError, type PayableError } from '../errors/payable-error.js';
 import { describeError } from '../facade/context.js';
 import type { PayableHooks } from '../facade/types.js';
 import type { Logger } from '../logger/types.js';
-import type { ProviderContext } from '../provider/types.js';
 import {
   CircuitBreaker,
   type CircuitPermit,
@@ -36,8 +35,6 @@ export class ProviderResilience {
   readonly #logger: Logger;
   readonly #hooks: PayableHooks;
   readonly #sleep: ((ms: number) => Promise<void>) | undefined;
-  /** The context of the provider call being started (see {@link ProviderResilience.noteContext}). */
-  #seen: ProviderContext | null = null;
 
   constructor(
     options: ResilienceOptions = {},
@@ -53,16 +50,6 @@ export class ProviderResilience {
     this.#logger = deps.logger;
     this.#hooks = deps.hooks;
     this.#sleep = deps.sleep;
-  }
-
-  /**
-   * Called with the context a provider call is about to receive (the facade's `providerCtx`), while
-   * `run` starts the call: a call carrying an idempotency key (forwarded only to providers with
-   * native idempotency) is safe to retry.
-   */
-  noteContext(ctx: ProviderContext): ProviderContext {
-    this.#seen = ctx;
-    return ctx;
   }
 
   /** The breaker of a provider (made on first use), or `null` when breakers are off. */
@@ -82,23 +69,20 @@ export class ProviderResilience {
   /**
    * Runs one provider operation: refused at once while the provider's circuit is open; retried with
    * backoff on transient failures when it is a read (`get…`/`list…`) or carries an idempotency key
-   * the provider honours. `attempt` must start the provider call synchronously.
+   * the provider honours (`options.keyed`).
    */
-  async run<T>(provider: string, op: string, attempt: () => Promise<T>): Promise<T> {
-    let safe = READ_OPERATION.test(op);
+  async run<T>(provider: string, op: string, attempt: () => Promise<T>, options: { keyed?: boolean } = {}): Promise<T> {
+    const safe = READ_OPERATION.test(op) || options.keyed === true;
     return withRetries(
       async (n) => {
         const permit = this.breaker(provider)?.acquire();
         let pending: Promise<T>;
-        this.#seen = null;
         try {
           pending = attempt();
         } catch (error) {
           settle(permit, error);
           throw error;
         }
-        const seen = this.#takeSeen();
-        if (n === 1 && typeof seen?.idempotencyKey === 'string') safe = true;
         try {
           const result = await pending;
           permit?.succeed();
@@ -134,12 +118,6 @@ export class ProviderResilience {
       context: { provider, op, reason: 'transient' },
       cause: error,
     });
-  }
-
-  #takeSeen(): ProviderContext | null {
-    const seen = this.#seen;
-    this.#seen = null;
-    return seen;
   }
 
   #transition(t: CircuitTransition): void {
