@@ -74,7 +74,7 @@ export class ProviderResilience {
   async run<T>(provider: string, op: string, attempt: () => Promise<T>, options: { keyed?: boolean } = {}): Promise<T> {
     const safe = READ_OPERATION.test(op) || options.keyed === true;
     return withRetries(
-      async (n) => {
+      async () => {
         const permit = this.breaker(provider)?.acquire();
         let pending: Promise<T>;
         try {
