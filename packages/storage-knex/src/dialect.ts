@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { StorageUnavailableError, ValidationError } from '@payable/core';
 import type { Knex } from 'knex';
 import { isUniqueViolation } from './errors.js';
+import { bindable, type HotSql, runSql } from './statements.js';
 
 /**
  * The SQL dialects the Knex storage supports; the driver's name is `knex:<dialect>`.
@@ -46,7 +47,8 @@ export function dialectOf(knex: Knex): KnexDialect {
  * error is caught (MySQL keeps the transaction going after a failed statement; `INSERT IGNORE` is
  * avoided because it would also turn other errors into warnings). A conflict on another unique key
  * (the primary key) is not swallowed on PostgreSQL and SQLite; on MySQL the caller finds no row by
- * the conflict key and reports it.
+ * the conflict key and reports it. With `sql` (the driver's precompiled statements) the statement
+ * text is built once per table and column list instead of by the query builder on every call.
  */
 export async function insertUnique(
   db: Db,
@@ -54,7 +56,20 @@ export async function insertUnique(
   table: string,
   row: Record<string, unknown>,
   conflictColumns: string[],
+  sql: HotSql | null = null,
 ): Promise<boolean> {
+  const values = sql ? Object.values(row) : null;
+  if (sql && values && bindable(values)) {
+    const text = sql.insertUnique(table, Object.keys(row), conflictColumns);
+    if (dialect !== 'mysql') return (await runSql(db, dialect, text, values)).count > 0;
+    try {
+      await runSql(db, dialect, text, values);
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
   if (dialect === 'mysql') {
     try {
       await db(table).insert(row);
@@ -132,13 +147,21 @@ export async function hasIndex(db: Db, dialect: KnexDialect, table: string, name
 
 /**
  * On SQLite, make an open transaction take the database's write lock now (waiting through the busy
- * timeout) with a write that changes nothing. Every transaction then runs as a writer from its
- * first statement, so two processes never deadlock upgrading read locks (SQLite's `BEGIN
- * IMMEDIATE`, which knex cannot issue). No-op on the other dialects.
+ * timeout) with a write that changes nothing: `delete from <table> where 0` takes SQLite's RESERVED
+ * lock (any write statement does, when it starts) without touching a page. Every transaction then
+ * runs as a writer from its first statement, so two processes never deadlock upgrading read locks
+ * (SQLite's `BEGIN IMMEDIATE`, which knex cannot issue). No-op on the other dialects. `sql` is the
+ * statement precompiled by the driver (`HotSql#writeLock`), when it has one.
  */
-export async function takeWriteLock(trx: Knex.Transaction, dialect: KnexDialect, table: string): Promise<void> {
+export async function takeWriteLock(
+  trx: Knex.Transaction,
+  dialect: KnexDialect,
+  table: string,
+  sql: string | null = null,
+): Promise<void> {
   if (dialect !== 'sqlite') return;
-  await trx.raw('update ?? set version = version where 1 = 0', [table]);
+  if (sql !== null) await trx.raw(sql);
+  else await trx.raw('delete from ?? where 0', [table]);
 }
 
 function lockName(prefix: string): string {

@@ -73,6 +73,7 @@ import {
   type IdempotencyPatch,
   type Row,
 } from './rows.js';
+import { bindable, comparable, HotSql, runSql } from './statements.js';
 import { DEFAULT_TABLE_PREFIX, tableNames, type TableNames } from './tables.js';
 
 /**
@@ -100,6 +101,8 @@ interface Shared {
   readonly name: string;
   readonly tables: TableNames;
   readonly destroyOnClose: boolean;
+  /** The hot statements' SQL, built once; `null` when this knex needs the query builder (see `HotSql.for`). */
+  readonly sql: HotSql | null;
   closed: boolean;
   skipLocked: Promise<boolean> | null;
 }
@@ -206,12 +209,14 @@ export class KnexStorageDriver implements StorageDriver {
       this.#db = bound.trx;
     } else {
       const dialect = dialectOf(knex);
+      const tables = tableNames(options.tablePrefix ?? DEFAULT_TABLE_PREFIX);
       this.#shared = {
         knex,
         dialect,
         name: `knex:${dialect}`,
-        tables: tableNames(options.tablePrefix ?? DEFAULT_TABLE_PREFIX),
+        tables,
         destroyOnClose: options.destroyOnClose ?? true,
+        sql: HotSql.for(knex, dialect, tables.schemaVersion),
         closed: false,
         skipLocked: null,
       };
@@ -269,7 +274,7 @@ export class KnexStorageDriver implements StorageDriver {
     for (let attempt = 1; ; attempt++) {
       try {
         return await db.transaction(async (trx) => {
-          await takeWriteLock(trx, this.#dialect, this.#tables.schemaVersion);
+          await this.#takeWriteLock(trx);
           return fn(trx);
         }, config);
       } catch (error) {
@@ -304,6 +309,56 @@ export class KnexStorageDriver implements StorageDriver {
     return this.#shared.skipLocked;
   }
 
+  /** On SQLite, take the write lock at the start of a new transaction (see `takeWriteLock`). */
+  #takeWriteLock(trx: Knex.Transaction): Promise<void> {
+    return takeWriteLock(trx, this.#dialect, this.#tables.schemaVersion, this.#shared.sql?.writeLock ?? null);
+  }
+
+  /**
+   * `select *` of the rows whose columns equal `where`'s values, locked as `mode` asks: one of the
+   * driver's precompiled statements, or the query builder's when there is none for it.
+   */
+  async #selectWhere(db: Db, table: string, where: Row, mode: 'update' | 'share' | null): Promise<Row[]> {
+    const sql = this.#shared.sql;
+    const values = Object.values(where);
+    if (sql && mode !== 'share' && comparable(values)) {
+      return (await runSql(db, this.#dialect, sql.select(table, Object.keys(where), mode === 'update'), values)).rows;
+    }
+    return lockRead(db(table).select('*').where(where), this.#dialect, mode);
+  }
+
+  /** Set `set`'s columns of the rows whose columns equal `where`'s values; how many rows matched. */
+  async #updateWhere(db: Db, table: string, set: Row, where: Row): Promise<number> {
+    const sql = this.#shared.sql;
+    const values = Object.values(set);
+    const keys = Object.values(where);
+    if (sql && bindable(values) && comparable(keys)) {
+      const text = sql.update(table, Object.keys(set), Object.keys(where));
+      return (await runSql(db, this.#dialect, text, [...values, ...keys])).count;
+    }
+    return num(await db(table).where(where).update(set));
+  }
+
+  /** Insert `rows` (all with the same columns) in one statement. */
+  async #insertRows(db: Db, table: string, rows: Row[]): Promise<void> {
+    const sql = this.#shared.sql;
+    const first = rows[0];
+    if (sql && first) {
+      const columns = Object.keys(first);
+      const values: unknown[] = [];
+      let same = true;
+      for (const row of rows) {
+        if (Object.keys(row).length !== columns.length) same = false;
+        for (const column of columns) values.push(row[column]);
+      }
+      if (same && bindable(values)) {
+        await runSql(db, this.#dialect, sql.insert(table, columns, rows.length), values);
+        return;
+      }
+    }
+    await db(table).insert(rows);
+  }
+
   /** Whether a row matching `where` exists (the answer of an update with nothing to set). */
   async #exists(db: Db, table: string, where: (query: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<boolean> {
     const rows: unknown[] = await where(db(table).select(db.raw('1 as found'))).limit(1);
@@ -331,7 +386,7 @@ export class KnexStorageDriver implements StorageDriver {
     let failed: { error: unknown } | null = null;
     try {
       return await this.#db.transaction(async (trx) => {
-        if (!this.#trx) await takeWriteLock(trx, this.#dialect, this.#tables.schemaVersion);
+        if (!this.#trx) await this.#takeWriteLock(trx);
         const bound: InternalOptions = { [BOUND]: { shared: this.#shared, trx } };
         const tx = new KnexStorageDriver(this.#shared.knex, this.clock, bound);
         try {
@@ -395,7 +450,9 @@ export class KnexStorageDriver implements StorageDriver {
     const row = recordToRow(record);
     const table = this.#tables.records[kind];
     return this.#run(async (db) => {
-      if (await insertUnique(db, this.#dialect, table, row, ['tenant_key', 'provider', 'provider_id'])) {
+      if (
+        await insertUnique(db, this.#dialect, table, row, ['tenant_key', 'provider', 'provider_id'], this.#shared.sql)
+      ) {
         return { inserted: true, record: rowToRecord<RecordByKind[K]>(row) };
       }
       const existing = await this.#recordByRef(db, table, row, this.#raceReadMode());
@@ -407,10 +464,8 @@ export class KnexStorageDriver implements StorageDriver {
   }
 
   async #recordByRef(db: Db, table: string, ref: Row, mode: 'update' | 'share' | null): Promise<Row | undefined> {
-    const query = db(table)
-      .select('*')
-      .where({ tenant_key: ref.tenant_key, provider: ref.provider, provider_id: ref.provider_id });
-    const rows: Row[] = await lockRead(query, this.#dialect, mode);
+    const where = { tenant_key: ref.tenant_key, provider: ref.provider, provider_id: ref.provider_id };
+    const rows = await this.#selectWhere(db, table, where, mode);
     return rows[0];
   }
 
@@ -423,8 +478,8 @@ export class KnexStorageDriver implements StorageDriver {
   ): Promise<RecordByKind[K] | null> {
     const key = tenantKey(tenantId);
     return this.#run(async (db) => {
-      const query = db(this.#tables.records[kind]).select('*').where({ id, tenant_key: key });
-      const rows: Row[] = await lockRead(query, this.#dialect, this.#lockMode(options?.forUpdate));
+      const where = { id, tenant_key: key };
+      const rows = await this.#selectWhere(db, this.#tables.records[kind], where, this.#lockMode(options?.forUpdate));
       return rows[0] ? rowToRecord<RecordByKind[K]>(rows[0]) : null;
     });
   }
@@ -450,8 +505,7 @@ export class KnexStorageDriver implements StorageDriver {
     const { id, tenant_key: key, ...columns } = recordToRow(record);
     return this.#run(async (db) => {
       try {
-        const changed = await db(this.#tables.records[kind]).where({ id, tenant_key: key }).update(columns);
-        return num(changed) > 0;
+        return (await this.#updateWhere(db, this.#tables.records[kind], columns, { id, tenant_key: key })) > 0;
       } catch (error) {
         if (isUniqueViolation(error)) {
           throw new InternalError(`Another ${kind} record already has this provider id.`, {
@@ -502,7 +556,8 @@ export class KnexStorageDriver implements StorageDriver {
     const row = eventToRow(event);
     const table = this.#tables.webhookEvents;
     return this.#run(async (db) => {
-      if (await insertUnique(db, this.#dialect, table, row, ['tenant_key', 'provider', 'provider_event_id'])) {
+      const conflict = ['tenant_key', 'provider', 'provider_event_id'];
+      if (await insertUnique(db, this.#dialect, table, row, conflict, this.#shared.sql)) {
         return { inserted: true, event: rowToEvent(row) };
       }
       const query = db(table)
@@ -537,6 +592,33 @@ export class KnexStorageDriver implements StorageDriver {
       updated_at: now,
     };
     const table = this.#tables.webhookEvents;
+    const sql = this.#shared.sql;
+    const bindings = [
+      patch.status,
+      patch.locked_by,
+      patch.locked_until,
+      patch.updated_at,
+      id,
+      'pending',
+      'processing',
+      now,
+    ];
+    if (sql && bindable(bindings)) {
+      const claim = sql.claimEvent(table);
+      return this.#run(async (db) => {
+        if (this.#dialect !== 'mysql') {
+          const { rows } = await runSql(db, this.#dialect, claim, bindings);
+          return rows[0] ? rowToEvent(rows[0]) : null;
+        }
+        // MySQL has no UPDATE … RETURNING: update and read back under the row lock.
+        return this.#atomically(db, async (trx) => {
+          if ((await runSql(trx, this.#dialect, claim, bindings)).count === 0) return null;
+          const rows = await this.#selectWhere(trx, table, { id }, null);
+          return rows[0] ? rowToEvent(rows[0]) : null;
+        });
+      });
+    }
+    // The same statements through the query builder (a knex the precompiled SQL is not for).
     const claimable = (q: Knex.QueryBuilder): Knex.QueryBuilder =>
       q
         .where('id', id)
@@ -555,7 +637,6 @@ export class KnexStorageDriver implements StorageDriver {
         const rows: Row[] = await claimable(db(table)).update(set).returning('*');
         return rows[0] ? rowToEvent(rows[0]) : null;
       }
-      // MySQL has no UPDATE … RETURNING: update and read back under the row lock.
       return this.#atomically(db, async (trx) => {
         const changed = await claimable(trx(table)).update(set);
         if (num(changed) === 0) return null;
@@ -569,13 +650,16 @@ export class KnexStorageDriver implements StorageDriver {
   async updateWebhookEvent(id: string, patch: WebhookEventPatch, options?: { owner?: string }): Promise<boolean> {
     const set = eventPatchToRow(patch);
     return this.#run(async (db) => {
+      if (Object.keys(set).length > 0) {
+        const match: Row = options?.owner === undefined ? { id } : { id, locked_by: options.owner };
+        return (await this.#updateWhere(db, this.#tables.webhookEvents, set, match)) > 0;
+      }
       const where = (q: Knex.QueryBuilder): Knex.QueryBuilder => {
         q.where('id', id);
         if (options?.owner !== undefined) q.where('locked_by', options.owner);
         return q;
       };
-      if (Object.keys(set).length === 0) return this.#exists(db, this.#tables.webhookEvents, where);
-      return num(await where(db(this.#tables.webhookEvents)).update(set)) > 0;
+      return this.#exists(db, this.#tables.webhookEvents, where);
     });
   }
 
@@ -816,7 +900,7 @@ export class KnexStorageDriver implements StorageDriver {
     await this.#run(async (db) => {
       const insert = async (target: Db): Promise<void> => {
         for (let i = 0; i < rows.length; i += INSERT_CHUNK)
-          await target(this.#tables.outbox).insert(rows.slice(i, i + INSERT_CHUNK));
+          await this.#insertRows(target, this.#tables.outbox, rows.slice(i, i + INSERT_CHUNK));
       };
       try {
         if (rows.length <= INSERT_CHUNK) await insert(db);

@@ -1,0 +1,274 @@
+import type { Knex } from 'knex';
+import type { Db, KnexDialect } from './dialect.js';
+import { num, type Row } from './rows.js';
+
+/**
+ * What a statement run through {@link runSql} answered: the rows it returned (a `SELECT`, or a
+ * write with `RETURNING`) and how many rows it returned or changed.
+ *
+ * @example
+ * ```ts
+ * const { rows, count } = await runSql(db, 'pg', sql.update(table, ['status'], ['id']), ['processed', id]);
+ * ```
+ */
+export interface SqlResult {
+  /** The returned rows (empty for a write without `RETURNING`). */
+  rows: Row[];
+  /** Rows returned, or rows inserted/updated by a write without `RETURNING`. */
+  count: number;
+}
+
+/** One statement text and what it was built from. */
+interface Built {
+  readonly kind: string;
+  readonly first: readonly string[];
+  readonly second: readonly string[];
+  readonly option: number;
+  readonly sql: string;
+}
+
+const NONE: readonly string[] = [];
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The knex clients whose raw results {@link runSql} reads (the ones Payable tests against). */
+const DRIVERS: ReadonlySet<string> = new Set(['better-sqlite3', 'pg', 'mysql2']);
+
+/**
+ * The SQL text of the driver's hot statements (the webhook inbox, records and outbox), built once per
+ * driver instance and then reused: tables with their prefix, identifiers quoted as knex quotes them
+ * for the dialect, values as `?` placeholders. Run with {@link runSql} (through `knex.raw`, so
+ * knex's `query` event still fires and a transaction's `raw` runs in the transaction). This spares
+ * the query builder's work (identifier quoting, compiling, bindings) on every call; the statements
+ * are the ones the builder produces.
+ *
+ * @example
+ * ```ts
+ * const sql = HotSql.for(knex, 'pg', 'payable_schema_version');
+ * if (sql) await runSql(knex, 'pg', sql.select('payable_payments', ['id', 'tenant_key'], false), [id, '']);
+ * ```
+ */
+export class HotSql {
+  /**
+   * The statement a SQLite transaction starts with to take the database's write lock, or `null`
+   * on the other dialects (see `takeWriteLock` in dialect.ts: `delete from <table> where 0`).
+   */
+  readonly writeLock: string | null;
+  readonly #dialect: KnexDialect;
+  /** Statements built so far, by table (a handful each: one per statement shape the driver uses). */
+  readonly #built = new Map<string, Built[]>();
+
+  private constructor(dialect: KnexDialect, schemaVersionTable: string) {
+    this.#dialect = dialect;
+    this.writeLock = dialect === 'sqlite' ? `delete from ${this.#quote(schemaVersionTable)} where 0` : null;
+  }
+
+  /**
+   * The statements for `knex`, or `null` when its statements must be built by the query builder: a
+   * client other than better-sqlite3, pg or mysql2 (their raw results differ), or a knex
+   * configured with `wrapIdentifier` or `postProcessResponse` (hooks the builder applies).
+   *
+   * @example
+   * ```ts
+   * const sql = HotSql.for(knex, dialectOf(knex), tableNames(prefix).schemaVersion);
+   * ```
+   */
+  static for(knex: Knex, dialect: KnexDialect, schemaVersionTable: string): HotSql | null {
+    const client = knex.client as {
+      driverName?: unknown;
+      config?: { wrapIdentifier?: unknown; postProcessResponse?: unknown };
+    };
+    if (typeof client.driverName !== 'string' || !DRIVERS.has(client.driverName)) return null;
+    if (client.config?.wrapIdentifier || client.config?.postProcessResponse) return null;
+    return new HotSql(dialect, schemaVersionTable);
+  }
+
+  /** An identifier quoted as knex quotes it: `"name"` on PostgreSQL, `` `name` `` on SQLite and MySQL. */
+  #quote(identifier: string): string {
+    return this.#dialect === 'pg' ? `"${identifier.replace(/"/g, '""')}"` : `\`${identifier.replace(/`/g, '``')}\``;
+  }
+
+  /**
+   * The statement of `kind` on `table` for these column lists and option, built by `build` the
+   * first time. Looked up by comparing the lists (no key string to build on every call).
+   */
+  #memo(
+    kind: string,
+    table: string,
+    first: readonly string[],
+    second: readonly string[],
+    option: number,
+    build: () => string,
+  ): string {
+    let built = this.#built.get(table);
+    if (built === undefined) {
+      built = [];
+      this.#built.set(table, built);
+    }
+    for (const entry of built) {
+      if (
+        entry.kind === kind &&
+        entry.option === option &&
+        sameColumns(entry.first, first) &&
+        sameColumns(entry.second, second)
+      ) {
+        return entry.sql;
+      }
+    }
+    const sql = build();
+    built.push({ kind, first: [...first], second: [...second], option, sql });
+    return sql;
+  }
+
+  #conditions(columns: readonly string[]): string {
+    return columns.map((column) => `${this.#quote(column)} = ?`).join(' and ');
+  }
+
+  /**
+   * `select * from <table> where <column> = ? and …`, with `for update` when `forUpdate` on
+   * PostgreSQL and MySQL (SQLite has one writer at a time and needs no row lock).
+   *
+   * @example
+   * ```ts
+   * sql.select('payable_payments', ['tenant_key', 'provider', 'provider_id'], true);
+   * ```
+   */
+  select(table: string, where: readonly string[], forUpdate: boolean): string {
+    const lock = forUpdate && this.#dialect !== 'sqlite';
+    return this.#memo('select', table, where, NONE, lock ? 1 : 0, () => {
+      const sql = `select * from ${this.#quote(table)} where ${this.#conditions(where)}`;
+      return lock ? `${sql} for update` : sql;
+    });
+  }
+
+  /**
+   * `update <table> set <column> = ?, … where <column> = ? and …` (the `set` values bind first).
+   *
+   * @example
+   * ```ts
+   * sql.update('payable_webhook_events', ['status', 'updated_at'], ['id', 'locked_by']);
+   * ```
+   */
+  update(table: string, set: readonly string[], where: readonly string[]): string {
+    return this.#memo('update', table, set, where, 0, () => {
+      const assignments = set.map((column) => `${this.#quote(column)} = ?`).join(', ');
+      return `update ${this.#quote(table)} set ${assignments} where ${this.#conditions(where)}`;
+    });
+  }
+
+  /**
+   * `insert into <table> (<columns>) values (?, …), …` for `rows` rows (values row by row).
+   *
+   * @example
+   * ```ts
+   * sql.insert('payable_outbox', Object.keys(row), 1);
+   * ```
+   */
+  insert(table: string, columns: readonly string[], rows: number): string {
+    return this.#memo('insert', table, columns, NONE, rows, () => {
+      const tuple = `(${columns.map(() => '?').join(', ')})`;
+      const list = columns.map((column) => this.#quote(column)).join(', ');
+      return `insert into ${this.#quote(table)} (${list}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+    });
+  }
+
+  /**
+   * One row's insert that skips a row whose unique key (`conflict`) is taken: `… on conflict
+   * (<conflict>) do nothing returning <first conflict column>` on PostgreSQL and SQLite (a returned
+   * row means it was inserted); a plain insert on MySQL, whose duplicate-key error the caller catches.
+   *
+   * @example
+   * ```ts
+   * sql.insertUnique('payable_webhook_events', Object.keys(row), ['tenant_key', 'provider', 'provider_event_id']);
+   * ```
+   */
+  insertUnique(table: string, columns: readonly string[], conflict: readonly string[]): string {
+    return this.#memo('unique', table, columns, conflict, 0, () => {
+      const insert = this.insert(table, columns, 1);
+      if (this.#dialect === 'mysql') return insert;
+      const keys = conflict.map((column) => this.#quote(column)).join(', ');
+      return `${insert} on conflict (${keys}) do nothing returning ${conflict[0] ? this.#quote(conflict[0]) : '*'}`;
+    });
+  }
+
+  /**
+   * The webhook claim: `update <table> set status = ?, locked_by = ?, locked_until = ?, updated_at
+   * = ?, attempts = attempts + 1 where id = ? and (status = ? or (status = ? and (locked_until is
+   * null or locked_until <= ?)))`, `returning *` on PostgreSQL and SQLite.
+   *
+   * @example
+   * ```ts
+   * await runSql(db, dialect, sql.claimEvent(table), ['processing', owner, until, now, id, 'pending', 'processing', now]);
+   * ```
+   */
+  claimEvent(table: string): string {
+    return this.#memo('claim', table, NONE, NONE, 0, () => {
+      const q = (column: string): string => this.#quote(column);
+      const sql =
+        `update ${q(table)} set ${q('status')} = ?, ${q('locked_by')} = ?, ${q('locked_until')} = ?, ` +
+        `${q('updated_at')} = ?, ${q('attempts')} = ${q('attempts')} + 1 where ${q('id')} = ? and ` +
+        `(${q('status')} = ? or (${q('status')} = ? and (${q('locked_until')} is null or ${q('locked_until')} <= ?)))`;
+      return this.#dialect === 'mysql' ? sql : `${sql} returning *`;
+    });
+  }
+}
+
+/**
+ * Whether every value can be bound as it is: none `undefined` (the query builder leaves an
+ * `undefined` column out of an insert or update, so such calls go through the builder).
+ *
+ * @example
+ * ```ts
+ * if (sql && bindable(values)) await runSql(db, dialect, text, values);
+ * ```
+ */
+export function bindable(values: readonly unknown[]): boolean {
+  for (const value of values) if (value === undefined) return false;
+  return true;
+}
+
+/**
+ * Whether every value of a `where` can be compared with `= ?`: none `null` (the builder writes
+ * `is null` for those) or `undefined`.
+ *
+ * @example
+ * ```ts
+ * if (comparable([id, owner])) sql.update(table, columns, ['id', 'locked_by']);
+ * ```
+ */
+export function comparable(values: readonly unknown[]): boolean {
+  for (const value of values) if (value === undefined || value === null) return false;
+  return true;
+}
+
+/**
+ * Run `sql` with `bindings` through `db.raw` (a knex instance or transaction) and read the answer
+ * the same way on every client: pg answers `{ rows, rowCount }`, better-sqlite3 an array of rows
+ * (a `SELECT` or a write with `RETURNING`) or `{ changes }`, mysql2 `[rows or { affectedRows }, fields]`.
+ *
+ * @example
+ * ```ts
+ * const { rows } = await runSql(trx, 'sqlite', sql.select(table, ['id'], false), [id]);
+ * ```
+ */
+export async function runSql(
+  db: Db,
+  dialect: KnexDialect,
+  sql: string,
+  bindings: readonly unknown[],
+): Promise<SqlResult> {
+  const result: unknown = await db.raw(sql, bindings as readonly Knex.RawBinding[]);
+  if (dialect === 'pg') {
+    const { rows, rowCount } = result as { rows?: Row[]; rowCount?: number | null };
+    const returned = rows ?? [];
+    return { rows: returned, count: rowCount ?? returned.length };
+  }
+  const answer = dialect === 'mysql' ? (result as unknown[])[0] : result;
+  if (Array.isArray(answer)) return { rows: answer as Row[], count: answer.length };
+  const counts = answer as { changes?: unknown; affectedRows?: unknown } | undefined;
+  return { rows: [], count: num((dialect === 'mysql' ? counts?.affectedRows : counts?.changes) ?? 0) };
+}
