@@ -54,86 +54,113 @@ function fail(reason: MacaroonParseReason, detail: string, extra: Record<string,
 }
 
 /** Decodes UTF-8 strictly (a location must be text); invalid sequences are a parse error. */
-function text(bytes: Buffer): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return fail('invalid_utf8', 'a location is not valid UTF-8');
-  }
-}
-
-/** A cursor over the input; every read is bounds-checked. */
-class Reader {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  get remaining(): number {
-    return this.buf.length - this.pos;
-  }
-
-  /** Reads a canonical (minimal) LEB128 unsigned varint of at most 31 bits, like go-macaroon. */
-  uvarint(): number {
-    let value = 0;
-    let shift = 0;
-    for (let i = 0; i < 5; i++) {
-      if (this.pos >= this.buf.length) fail('truncated', 'varint extends past the end of the data');
-      const byte = this.buf[this.pos++] as number;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) {
-        if (i > 0 && byte === 0) fail('bad_varint', 'varint is not minimally encoded');
-        if (value > 0x7fffffff) fail('bad_varint', 'varint value out of range');
-        return value;
+function text(bytes: Buffer, start: number, end: number): string {
+  // ASCII (every location seen in practice, e.g. 'lsat') needs no decoder: it is its own latin1.
+  for (let i = start; i < end; i++) {
+    if ((bytes[i] as number) >= 0x80) {
+      try {
+        return utf8.decode(bytes.subarray(start, end));
+      } catch {
+        return fail('invalid_utf8', 'a location is not valid UTF-8');
       }
-      shift += 7;
     }
-    return fail('bad_varint', 'varint is too long');
   }
-
-  bytes(n: number): Buffer {
-    if (n > this.remaining) fail('truncated', 'field data extends past the end of the data');
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
+  if (end - start > 16) return bytes.toString('latin1', start, end);
+  let ascii = '';
+  for (let i = start; i < end; i++) ascii += String.fromCharCode(bytes[i] as number);
+  return ascii;
 }
 
-interface Packet {
-  type: number;
-  data: Buffer;
+// The parser's cursor. Parsing is synchronous and calls out to nothing, so one module-level cursor
+// serves every call (no per-call reader or packet objects).
+const EMPTY = Buffer.alloc(0);
+let buf: Buffer = EMPTY;
+let pos = 0;
+/** The packet just read by `readPacket`: its field type and the bounds of its data. */
+let packetType = 0;
+let packetStart = 0;
+let packetEnd = 0;
+
+/** Reads a canonical (minimal) LEB128 unsigned varint of at most 31 bits, like go-macaroon. */
+function uvarint(): number {
+  let value = 0;
+  let shift = 0;
+  for (let i = 0; i < 5; i++) {
+    if (pos >= buf.length) fail('truncated', 'varint extends past the end of the data');
+    const byte = buf[pos++] as number;
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) {
+      if (i > 0 && byte === 0) fail('bad_varint', 'varint is not minimally encoded');
+      if (value > 0x7fffffff) fail('bad_varint', 'varint value out of range');
+      return value;
+    }
+    shift += 7;
+  }
+  return fail('bad_varint', 'varint is too long');
 }
 
 /** One packet: field type (varint) then, unless EOS, payload length (varint) and payload. */
-function readPacket(r: Reader): Packet {
-  if (r.remaining === 0) fail('truncated', 'section extends past the end of the data');
-  const type = r.uvarint();
-  if (type === FIELD.EOS) return { type, data: EMPTY };
-  const len = r.uvarint();
-  return { type, data: r.bytes(len) };
+function readPacket(): void {
+  if (pos === buf.length) fail('truncated', 'section extends past the end of the data');
+  packetType = uvarint();
+  if (packetType === FIELD.EOS) {
+    packetStart = pos;
+    packetEnd = pos;
+    return;
+  }
+  const len = uvarint();
+  if (len > buf.length - pos) fail('truncated', 'field data extends past the end of the data');
+  packetStart = pos;
+  pos += len;
+  packetEnd = pos;
 }
 
-const EMPTY = Buffer.alloc(0);
+// The fields of the section just read by `readSection` (start -1: absent). Field types must
+// strictly increase within a section, so a section holds each type at most once.
+let locStart = -1;
+let locEnd = 0;
+let idStart = -1;
+let idEnd = 0;
+let vidStart = -1;
+let vidEnd = 0;
 
-/** Reads packets up to an EOS; field types must strictly increase within the section. */
-function readSection(r: Reader, allowed: readonly number[]): Packet[] {
-  const packets: Packet[] = [];
+/**
+ * Reads packets up to an EOS; field types must strictly increase within the section and be
+ * allowed (`caveat`: location, identifier, verification id; else location, identifier). Returns
+ * the number of packets.
+ */
+function readSection(caveat: boolean): number {
+  locStart = -1;
+  idStart = -1;
+  vidStart = -1;
+  let count = 0;
   let previous = -1;
   for (;;) {
-    const p = readPacket(r);
-    if (p.type === FIELD.EOS) return packets;
-    if (p.type <= previous) fail('field_order', 'fields out of order', { fieldType: p.type });
-    if (!allowed.includes(p.type)) fail('unexpected_field', `unexpected field type ${p.type}`, { fieldType: p.type });
+    readPacket();
+    const type = packetType;
+    if (type === FIELD.EOS) return count;
+    if (type <= previous) fail('field_order', 'fields out of order', { fieldType: type });
+    if (type === FIELD.LOCATION) {
+      locStart = packetStart;
+      locEnd = packetEnd;
+    } else if (type === FIELD.IDENTIFIER) {
+      idStart = packetStart;
+      idEnd = packetEnd;
+    } else if (type === FIELD.VERIFICATION_ID && caveat) {
+      vidStart = packetStart;
+      vidEnd = packetEnd;
+    } else {
+      fail('unexpected_field', `unexpected field type ${type}`, { fieldType: type });
+    }
     // go-macaroon and js-macaroon never write an empty location or verification id: such a
     // packet is not a canonical encoding, so refuse it (serialize(deserialize(b)) is always b).
-    if ((p.type === FIELD.LOCATION || p.type === FIELD.VERIFICATION_ID) && p.data.length === 0) {
-      fail('empty_field', `empty field of type ${p.type}`, { fieldType: p.type });
+    if ((type === FIELD.LOCATION || type === FIELD.VERIFICATION_ID) && packetStart === packetEnd) {
+      fail('empty_field', `empty field of type ${type}`, { fieldType: type });
     }
-    previous = p.type;
-    packets.push(p);
+    previous = type;
+    count += 1;
   }
 }
-
-const HEADER_FIELDS = [FIELD.LOCATION, FIELD.IDENTIFIER];
-const CAVEAT_FIELDS = [FIELD.LOCATION, FIELD.IDENTIFIER, FIELD.VERIFICATION_ID];
 
 /**
  * Parses the V2 binary format exactly as go-macaroon writes it:
@@ -142,57 +169,63 @@ const CAVEAT_FIELDS = [FIELD.LOCATION, FIELD.IDENTIFIER, FIELD.VERIFICATION_ID];
  * varints, empty location/vid packets, a location on a first-party caveat, oversize input,
  * too many caveats, a signature that is not 32 bytes, trailing bytes). Throws `ValidationError`
  * with `context.reason`; never anything else.
+ *
+ * Every field is a view into one copy of `input`; with `owned`, the caller hands over `input` (a
+ * Buffer no one else holds or changes) and the fields are views into it, without the copy.
  */
-export function parseBinaryV2(input: Uint8Array): RawMacaroon {
+export function parseBinaryV2(input: Uint8Array, owned = false): RawMacaroon {
   if (input.byteLength === 0) fail('empty', 'no data');
   if (input.byteLength > MAX_MACAROON_BYTES) {
     fail('too_large', `larger than ${MAX_MACAROON_BYTES} bytes`, { limit: MAX_MACAROON_BYTES });
   }
   // One copy of the caller's bytes: every field is a view into it, so the macaroon cannot change
   // under us when the caller reuses its buffer.
-  const buf = Buffer.from(input);
-  const version = buf[0] as number;
+  const bytes = owned && Buffer.isBuffer(input) ? input : Buffer.from(input);
+  const version = bytes[0] as number;
   if (version !== V2_VERSION) {
     fail('bad_version', `version byte ${version} (only the V2 binary format, version 2, is supported)`, { version });
   }
-  const r = new Reader(buf);
-  r.pos = 1;
-  const header = readSection(r, HEADER_FIELDS);
-  let location = '';
-  let i = 0;
-  if (header[0]?.type === FIELD.LOCATION) {
-    location = text(header[0].data);
-    i = 1;
+  buf = bytes;
+  pos = 1;
+  try {
+    return parseFields(bytes);
+  } finally {
+    buf = EMPTY;
   }
-  const idPacket = header[i];
-  if (idPacket === undefined || idPacket.type !== FIELD.IDENTIFIER) fail('missing_identifier', 'no identifier');
+}
+
+function parseFields(bytes: Buffer): RawMacaroon {
+  readSection(false);
+  const location = locStart === -1 ? '' : text(bytes, locStart, locEnd);
+  if (idStart === -1) fail('missing_identifier', 'no identifier');
+  const id = bytes.subarray(idStart, idEnd);
   const caveats: RawCaveat[] = [];
   for (;;) {
-    const section = readSection(r, CAVEAT_FIELDS);
-    if (section.length === 0) break;
+    if (readSection(true) === 0) break;
     if (caveats.length >= MAX_CAVEATS)
       fail('too_many_caveats', `more than ${MAX_CAVEATS} caveats`, { limit: MAX_CAVEATS });
-    let j = 0;
-    let cavLocation = '';
-    if (section[0]?.type === FIELD.LOCATION) {
-      cavLocation = text(section[0].data);
-      j = 1;
-    }
-    const cid = section[j];
-    if (cid === undefined || cid.type !== FIELD.IDENTIFIER) fail('missing_identifier', 'a caveat has no identifier');
-    const vid = section[j + 1];
-    if (vid === undefined && cavLocation !== '') {
+    const cavLocation = locStart === -1 ? '' : text(bytes, locStart, locEnd);
+    if (idStart === -1) fail('missing_identifier', 'a caveat has no identifier');
+    if (vidStart === -1 && cavLocation !== '') {
       fail('location_in_first_party_caveat', 'a first-party caveat carries a location');
     }
-    caveats.push({ id: cid.data, location: cavLocation, vid: vid?.data });
+    caveats.push({
+      id: bytes.subarray(idStart, idEnd),
+      location: cavLocation,
+      vid: vidStart === -1 ? undefined : bytes.subarray(vidStart, vidEnd),
+    });
   }
-  const sig = readPacket(r);
-  if (sig.type !== FIELD.SIGNATURE) fail('unexpected_field', 'expected the signature field', { fieldType: sig.type });
-  if (sig.data.length !== SIGNATURE_BYTES) {
-    fail('bad_signature_length', `signature is ${sig.data.length} bytes, not ${SIGNATURE_BYTES}`);
+  readPacket();
+  if (packetType !== FIELD.SIGNATURE) {
+    fail('unexpected_field', 'expected the signature field', { fieldType: packetType });
   }
-  if (r.remaining !== 0) fail('trailing_bytes', `${r.remaining} bytes after the signature`);
-  return { location, id: idPacket.data, caveats, sig: sig.data };
+  const sigLength = packetEnd - packetStart;
+  if (sigLength !== SIGNATURE_BYTES) {
+    fail('bad_signature_length', `signature is ${sigLength} bytes, not ${SIGNATURE_BYTES}`);
+  }
+  const remaining = bytes.length - pos;
+  if (remaining !== 0) fail('trailing_bytes', `${remaining} bytes after the signature`);
+  return { location, id, caveats, sig: bytes.subarray(packetStart, packetEnd) };
 }
 
 function varintSize(n: number): number {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { isPayableError, type PayableError } from '@payable/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,30 @@ describe('Macaroon – create, caveats, immutability', () => {
     expect(
       thrown(() => Macaroon.create({ rootKey: ROOT, identifier: 'x'.repeat(MAX_MACAROON_BYTES) })).context.reason,
     ).toBe('too_large');
+  });
+
+  it('signatures are HMAC-SHA256 chains for any size of root key, identifier and caveat, in any call order', () => {
+    const reference = (rootKey: Buffer, id: Buffer, caveats: Buffer[]): Buffer => {
+      let sig = createHmac('sha256', createHmac('sha256', 'macaroons-key-generator').update(rootKey).digest())
+        .update(id)
+        .digest();
+      for (const c of caveats) sig = createHmac('sha256', sig).update(c).digest();
+      return sig;
+    };
+    // Short and long inputs interleaved: each chain must not depend on what the one before left.
+    for (const size of [1, 32, 64, 65, 600, 5000, 20, 2000, 3]) {
+      const rootKey = randomBytes(size);
+      const id = randomBytes(Math.max(1, 700 - size));
+      const caveats = [randomBytes(size), randomBytes(7), randomBytes(size * 2)];
+      let m = Macaroon.create({ rootKey, identifier: id });
+      for (const c of caveats) m = m.addFirstPartyCaveat(c);
+      expect(Buffer.from(m.signature).equals(reference(rootKey, id, caveats))).toBe(true);
+      const parsed = Macaroon.deserialize(m.serialize());
+      expect(parsed.verifySignature(rootKey)).toBe(true);
+      const other = Buffer.from(rootKey);
+      other[size - 1] = (other[size - 1] as number) ^ 1;
+      expect(parsed.verifySignature(other)).toBe(false);
+    }
   });
 
   it('verifySignature is false for another root key, a string key equal to the bytes is the same key', () => {

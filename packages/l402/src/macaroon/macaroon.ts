@@ -56,40 +56,119 @@ function toBuffer(value: BytesLike, field: string): Buffer {
 }
 
 const BLOCK = 64;
+const SIG_CHARS = SIGNATURE_BYTES;
 const HAS_ONE_SHOT = typeof oneShotHash === 'function';
-let inner = Buffer.alloc(BLOCK + 256);
-const outer = Buffer.alloc(BLOCK + 32);
+/** Largest HMAC input kept in the shared scratch buffer's reusable views (longer ones get a fresh view). */
+const VIEW_LIMIT = BLOCK + 512;
+
+/** The pads of the key-derivation HMAC: its key, "macaroons-key-generator", is a public constant. */
+const KEY_GENERATOR_IPAD = pads(KEY_GENERATOR, 0x36);
+const KEY_GENERATOR_OPAD = pads(KEY_GENERATOR, 0x5c);
+
+function pads(key: Uint8Array, pad: number): Uint8Array {
+  const out = new Uint8Array(BLOCK).fill(pad);
+  for (let i = 0; i < key.length; i++) out[i] = (key[i] as number) ^ pad;
+  return out;
+}
 
 /**
- * HMAC-SHA256 (RFC 2104) over `node:crypto`'s one-shot `hash()`: for the short keys and messages of
- * a signature chain, two one-shot hashes cost much less than a `createHmac` object per step. Keys
- * longer than a block, or a Node without `crypto.hash`, go through `createHmac`. The scratch buffers
- * hold key material only during the call and are zeroed before returning.
+ * HMAC-SHA256 (RFC 2104) chains over `node:crypto`'s one-shot `hash()`, in shared scratch buffers:
+ * `inner` holds `key ⊕ ipad ‖ data`, `outer` holds `key ⊕ opad ‖ inner hash`. Digests come back as
+ * `'binary'` (latin1) strings, one char per byte (`hash()` returns those several times faster than
+ * a Buffer), and each step's digest is the next step's key. Every key is at most 32 bytes (the
+ * key-generator constant, then digests), so bytes 32-63 of both pads are the bare pad constants:
+ * written once, they stay (they hold nothing secret). A chain (`startChain`, `chainStep`...) ends
+ * with `endChain`, which zeroes every other scratch byte written since the last wipe (key pads, root
+ * key, digests); callers wrap a chain in `try`/`finally` so that holds on any exit. Without
+ * `crypto.hash` (older Node), the steps go through `createHmac`.
  */
-function hmac(key: Uint8Array, data: Uint8Array): Buffer {
-  if (key.length > BLOCK || !HAS_ONE_SHOT) return createHmac('sha256', key).update(data).digest();
-  const need = BLOCK + data.length;
-  if (inner.length < need) inner = Buffer.alloc(need);
-  for (let i = 0; i < BLOCK; i++) {
-    const k = i < key.length ? (key[i] as number) : 0;
+let inner = newInner(VIEW_LIMIT);
+let innerViews: (Uint8Array | undefined)[] = [];
+/** End of the bytes of `inner` written since the last wipe. */
+let innerUsed = BLOCK;
+const outer = new Uint8Array(BLOCK + SIG_CHARS).fill(0x5c, SIG_CHARS, BLOCK);
+
+function newInner(length: number): Uint8Array {
+  return new Uint8Array(length).fill(0x36, SIG_CHARS, BLOCK);
+}
+
+/** A view of the first `length` bytes of `inner`, growing it (the old one wiped) when too short. */
+function innerView(length: number): Uint8Array {
+  if (inner.length < length) {
+    const grown = newInner(Math.max(length, inner.length * 2));
+    grown.set(inner.subarray(0, SIG_CHARS));
+    inner.fill(0);
+    inner = grown;
+    innerViews = [];
+  }
+  if (length > VIEW_LIMIT) return new Uint8Array(inner.buffer, 0, length);
+  let view = innerViews[length];
+  if (view === undefined) {
+    view = new Uint8Array(inner.buffer, 0, length);
+    innerViews[length] = view;
+  }
+  return view;
+}
+
+/** Writes the pads of a 32-byte key given as a `latin1` digest string (bytes 32-63 are in place). */
+function padsFromDigest(key: string): void {
+  for (let i = 0; i < SIG_CHARS; i++) {
+    const k = key.charCodeAt(i);
     inner[i] = k ^ 0x36;
     outer[i] = k ^ 0x5c;
   }
+}
+
+/** HMAC of `data` under the pads already in place; returns the digest as a `latin1` string. */
+function padded(data: Uint8Array): string {
+  const length = BLOCK + data.length;
+  const view = innerView(length);
   inner.set(data, BLOCK);
-  outer.set(oneShotHash('sha256', inner.subarray(0, need), 'buffer'), BLOCK);
-  const mac = oneShotHash('sha256', outer, 'buffer');
-  inner.fill(0, 0, need);
-  outer.fill(0);
-  return mac;
+  if (length > innerUsed) innerUsed = length;
+  const innerDigest = oneShotHash('sha256', view, 'binary');
+  for (let i = 0; i < SIG_CHARS; i++) outer[BLOCK + i] = innerDigest.charCodeAt(i);
+  return oneShotHash('sha256', outer, 'binary');
 }
 
 /**
- * The key every signature chain starts from: HMAC-SHA256 keyed with `"macaroons-key-generator"`
- * over the root key (libmacaroons, go-macaroon `makeKey`, js-macaroon `makeKey`).
+ * The first signature of a chain: `HMAC(HMAC("macaroons-key-generator", rootKey), identifier)`
+ * (libmacaroons, go-macaroon `makeKey`, js-macaroon `makeKey`), as a `latin1` string.
  */
-function deriveKey(rootKey: Uint8Array): Buffer {
-  return hmac(KEY_GENERATOR, rootKey);
+function startChain(rootKey: Uint8Array, identifier: Uint8Array): string {
+  if (!HAS_ONE_SHOT) {
+    const derived = createHmac('sha256', KEY_GENERATOR).update(rootKey).digest();
+    return createHmac('sha256', derived).update(identifier).digest('binary');
+  }
+  inner.set(KEY_GENERATOR_IPAD);
+  outer.set(KEY_GENERATOR_OPAD);
+  const derived = padded(rootKey);
+  padsFromDigest(derived);
+  return padded(identifier);
 }
+
+/** One caveat step of a chain: `HMAC(sig, caveatId)`, `sig` a `latin1` digest string. */
+function chainStep(sig: string, data: Uint8Array): string {
+  if (!HAS_ONE_SHOT) return createHmac('sha256', Buffer.from(sig, 'latin1')).update(data).digest('binary');
+  padsFromDigest(sig);
+  return padded(data);
+}
+
+/**
+ * Zeroes the scratch bytes a chain wrote: key pads (bytes 0-31; 32-63 are the constants), the
+ * data after them (root key, identifier, caveats), the inner digest.
+ */
+function endChain(): void {
+  for (let i = 0; i < SIG_CHARS; i++) {
+    inner[i] = 0;
+    outer[i] = 0;
+    outer[BLOCK + i] = 0;
+  }
+  inner.fill(0, BLOCK, innerUsed);
+  innerUsed = BLOCK;
+}
+
+/** Holds a computed signature for the constant-time comparison; zeroed right after it. */
+const expected = Buffer.alloc(SIGNATURE_BYTES);
 
 function checkLocation(location: string): void {
   if (typeof location !== 'string' || /[\uD800-\uDFFF]/.test(location) || location.includes('\0')) {
@@ -101,10 +180,26 @@ function checkLocation(location: string): void {
 
 /** Package-internal read access to a macaroon's fields without copies (not exported publicly). */
 let rawOf: (m: Macaroon) => RawMacaroon;
+/** Package-internal construction from bytes the caller hands over (not exported publicly). */
+let fromOwned: (bytes: Buffer) => Macaroon;
 
 /** The stored fields of a macaroon, for the package's own hot paths. Callers must not mutate them. */
 export function macaroonInternals(m: Macaroon): RawMacaroon {
   return rawOf(m);
+}
+
+/**
+ * {@link Macaroon.deserialize} for a fresh Buffer the caller hands over and never touches again
+ * (e.g. just decoded from base64): the macaroon keeps it, without the defensive copy. Same errors.
+ * For the package's own hot paths.
+ *
+ * @example
+ * ```ts
+ * const m = macaroonFromOwnedBytes(Buffer.from(text, 'base64'));
+ * ```
+ */
+export function macaroonFromOwnedBytes(bytes: Buffer): Macaroon {
+  return fromOwned(bytes);
 }
 
 /**
@@ -132,6 +227,7 @@ export class Macaroon {
 
   static {
     rawOf = (m) => m.#raw;
+    fromOwned = (bytes) => new Macaroon(parseBinaryV2(bytes, true), bytes.byteLength);
   }
 
   private constructor(raw: RawMacaroon, size: number) {
@@ -152,7 +248,13 @@ export class Macaroon {
     const id = Buffer.from(toBuffer(options.identifier, 'identifier'));
     const location = options.location ?? '';
     checkLocation(location);
-    const raw: RawMacaroon = { location, id, caveats: [], sig: hmac(deriveKey(rootKey), id) };
+    let sig: string;
+    try {
+      sig = startChain(rootKey, id);
+    } finally {
+      endChain();
+    }
+    const raw: RawMacaroon = { location, id, caveats: [], sig: Buffer.from(sig, 'latin1') };
     const size = macaroonSize(raw);
     if (size > MAX_MACAROON_BYTES) {
       throw new ValidationError(`a macaroon is limited to ${MAX_MACAROON_BYTES} bytes`, {
@@ -201,7 +303,7 @@ export class Macaroon {
         context: { field: 'macaroon', reason: 'base64' },
       });
     }
-    return Macaroon.deserialize(bytes);
+    return new Macaroon(parseBinaryV2(bytes, true), bytes.byteLength);
   }
 
   /** The identifier (a copy). For L402 tokens, decode it with `decodeIdentifier`. */
@@ -252,11 +354,17 @@ export class Macaroon {
         context: { field: 'caveat', reason: 'too_large', limit: MAX_MACAROON_BYTES },
       });
     }
+    let sig: string;
+    try {
+      sig = chainStep(this.#raw.sig.toString('latin1'), id);
+    } finally {
+      endChain();
+    }
     const raw: RawMacaroon = {
       location: this.#raw.location,
       id: this.#raw.id,
       caveats: [...this.#raw.caveats, added],
-      sig: hmac(this.#raw.sig, id),
+      sig: Buffer.from(sig, 'latin1'),
     };
     return new Macaroon(raw, size);
   }
@@ -300,11 +408,17 @@ export class Macaroon {
    */
   verifySignature(rootKey: BytesLike): boolean {
     const key = toBuffer(rootKey, 'rootKey');
-    let sig = hmac(deriveKey(key), this.#raw.id);
-    for (const c of this.#raw.caveats) {
-      if (c.vid !== undefined) return false;
-      sig = hmac(sig, c.id);
+    const { caveats, sig: actual } = this.#raw;
+    for (let i = 0; i < caveats.length; i++) if ((caveats[i] as RawCaveat).vid !== undefined) return false;
+    if (actual.length !== SIGNATURE_BYTES) return false;
+    try {
+      let sig = startChain(key, this.#raw.id);
+      for (let i = 0; i < caveats.length; i++) sig = chainStep(sig, (caveats[i] as RawCaveat).id);
+      for (let i = 0; i < SIGNATURE_BYTES; i++) expected[i] = sig.charCodeAt(i);
+      return timingSafeEqual(expected, actual);
+    } finally {
+      endChain();
+      expected.fill(0);
     }
-    return sig.length === SIGNATURE_BYTES && timingSafeEqual(sig, this.#raw.sig);
   }
 }

@@ -152,6 +152,19 @@ describe('verifyCaveats – Aperture conditions', () => {
     expect(ok.ok && ok.expiresAt?.getTime()).toBe((NOW_S + 60) * 1000);
   });
 
+  it('a widening caveat is refused after many others, and repeated narrowing ones pass', () => {
+    const many = [...base, ...Array.from({ length: 30 }, () => 'payable_path=/api/*')];
+    expect(verifyCaveats([...many, `weather_valid_until=${NOW_S + 1800}`], ctx)).toMatchObject({
+      ok: true,
+      expiresAt: new Date((NOW_S + 1800) * 1000),
+    });
+    expect(verifyCaveats([...many, `weather_valid_until=${NOW_S + 7200}`], ctx)).toMatchObject({
+      ok: false,
+      reason: 'widening',
+    });
+    expect(verifyCaveats([...many, 'services=weather:0,maps:0'], ctx)).toMatchObject({ ok: false, reason: 'widening' });
+  });
+
   it('valid_until: a later value beyond an earlier one is refused as widening, even while the first holds', () => {
     const widened = [...base, `weather_valid_until=${NOW_S + 7200}`];
     expect(verifyCaveats(widened, ctx)).toMatchObject({ ok: false, code: 'L402_INVALID_TOKEN', reason: 'widening' });
@@ -230,6 +243,18 @@ describe('verifyCaveats – Payable caveats', () => {
       expect(pathMatches('/api/premium/*', sneaky)).toBe(false);
     }
     expect(pathMatches('/*', 'relative')).toBe(false);
+  });
+
+  it('pathMatches: the query string and fragment are not part of the path, even with "/" or dot segments', () => {
+    expect(pathMatches('/api/*', '/api/x?next=/a/b/c')).toBe(true);
+    expect(pathMatches('/api/x', '/api/x?a/b')).toBe(true);
+    expect(pathMatches('/api/x', '/api/x#/y')).toBe(true);
+    expect(pathMatches('/api/x', '/api/x?../admin')).toBe(true);
+    expect(pathMatches('/api/*', '?/api/x')).toBe(false);
+    expect(pathMatches('/api/*', '/api/%2e.?x')).toBe(false);
+    expect(pathMatches('/api/*', '/api/%2e.%2e')).toBe(true);
+    expect(pathMatches('/api/*', '/api/.x')).toBe(true);
+    expect(pathMatches('', '/api')).toBe(false);
   });
 
   it('pathMatches is fast on adversarial patterns', () => {

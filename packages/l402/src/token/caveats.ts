@@ -33,9 +33,6 @@ const RESERVED = new Set([CONDITION_SERVICES, CONDITION_PATH, CONDITION_AMOUNT, 
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
 const CAPABILITY = /^[A-Za-z0-9._:/-]{1,128}$/;
 const CONDITION = /^[A-Za-z0-9._/-]{1,160}$/;
-const UINT = /^(0|[1-9][0-9]{0,15})$/;
-const INT = /^-?(0|[1-9][0-9]{0,15})$/;
-const TIER = /^(0|[1-9][0-9]{0,2})$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -312,6 +309,8 @@ function failure(
 }
 
 const NO_SATISFIERS: ReadonlyMap<string, CaveatSatisfier> = new Map();
+/** Up to this many accepted caveats, the previous one of a condition is found by a scan. */
+const SCAN_LIMIT = 16;
 
 function satisfierMap(satisfiers: readonly CaveatSatisfier[]): ReadonlyMap<string, CaveatSatisfier> {
   const map = new Map<string, CaveatSatisfier>();
@@ -353,38 +352,102 @@ function caveatText(input: string | Uint8Array | MacaroonCaveat): string | null 
   return caveatText(input.identifier);
 }
 
-function parseServices(value: string): Map<string, number> | null {
-  const out = new Map<string, number>();
-  if (value === '') return null;
-  for (const item of value.split(',')) {
-    const parts = item.split(':');
-    if (parts.length !== 2) return null;
-    const [name, tier] = parts as [string, string];
-    if (name === '' || !TIER.test(tier) || Number(tier) > 255) return null;
-    out.set(name, Number(tier));
+/** Whether `text` matches `^-?(0|[1-9][0-9]{0,15})$` (`^(0|[1-9][0-9]{0,15})$` unless `signed`). */
+function isInteger(text: string, signed: boolean): boolean {
+  const start = signed && text.charCodeAt(0) === 0x2d ? 1 : 0;
+  const digits = text.length - start;
+  if (digits < 1 || digits > 16) return false;
+  if (text.charCodeAt(start) === 0x30) return digits === 1;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
   }
-  return out;
+  return true;
+}
+
+/** Whether `text[start, end)` is a tier: `^(0|[1-9][0-9]{0,2})$`, at most 255. */
+function isTier(text: string, start: number, end: number): boolean {
+  const digits = end - start;
+  if (digits < 1 || digits > 3) return false;
+  if (text.charCodeAt(start) === 0x30) return digits === 1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+    value = value * 10 + (c - 0x30);
+  }
+  return value <= 255;
+}
+
+/**
+ * The service names of a `services` value, `name:tier[,name:tier...]`, in order (a name may repeat);
+ * `null` when malformed (an item without exactly one `:`, an empty name, a tier not 0-255).
+ */
+function parseServices(value: string): string[] | null {
+  if (value === '') return null;
+  const names: string[] = [];
+  const length = value.length;
+  let start = 0;
+  for (;;) {
+    let end = value.indexOf(',', start);
+    if (end === -1) end = length;
+    const colon = value.indexOf(':', start);
+    if (colon === -1 || colon >= end) return null;
+    const second = value.indexOf(':', colon + 1);
+    if (second !== -1 && second < end) return null;
+    if (colon === start || !isTier(value, colon + 1, end)) return null;
+    names.push(value.slice(start, colon));
+    if (end === length) return names;
+    start = end + 1;
+  }
 }
 
 function parseList(value: string): string[] | null {
   const items = value.split(',');
-  return items.every((i) => i !== '') ? items : null;
+  for (let i = 0; i < items.length; i++) if (items[i] === '') return null;
+  return items;
 }
 
-const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+/** Whether `path[start, end)` is a dot segment: `^(?:\.|%2e){1,2}$`, case-insensitively. */
+function isDotSegment(path: string, start: number, end: number): boolean {
+  let units = 0;
+  let i = start;
+  while (i < end) {
+    if (units === 2) return false;
+    const c = path.charCodeAt(i);
+    if (c === 0x2e) {
+      i += 1;
+    } else if (
+      c === 0x25 &&
+      i + 3 <= end &&
+      path.charCodeAt(i + 1) === 0x32 &&
+      (path.charCodeAt(i + 2) | 0x20) === 0x65
+    ) {
+      i += 3;
+    } else {
+      return false;
+    }
+    units += 1;
+  }
+  return units > 0;
+}
 
-/** Matches one path segment against one glob segment (`*` = any run of characters). */
-function segmentMatches(glob: string, seg: string): boolean {
+/**
+ * Matches the path segment `seg[s0, sEnd)` against the glob segment `glob[g0, gEnd)` (`*` = any
+ * run of characters).
+ */
+function segmentMatches(glob: string, g0: number, gEnd: number, seg: string, s0: number, sEnd: number): boolean {
   // Iterative wildcard matching with single backtrack point: O(len(glob) * len(seg)) worst case.
-  let g = 0;
-  let s = 0;
+  let g = g0;
+  let s = s0;
   let star = -1;
   let mark = 0;
-  while (s < seg.length) {
-    if (g < glob.length && glob[g] !== '*' && glob[g] === seg[s]) {
+  while (s < sEnd) {
+    const gc = g < gEnd ? glob.charCodeAt(g) : -1;
+    if (gc !== -1 && gc !== 0x2a && gc === seg.charCodeAt(s)) {
       g++;
       s++;
-    } else if (g < glob.length && glob[g] === '*') {
+    } else if (gc === 0x2a) {
       star = g++;
       mark = s;
     } else if (star !== -1) {
@@ -394,8 +457,8 @@ function segmentMatches(glob: string, seg: string): boolean {
       return false;
     }
   }
-  while (g < glob.length && glob[g] === '*') g++;
-  return g === glob.length;
+  while (g < gEnd && glob.charCodeAt(g) === 0x2a) g++;
+  return g === gEnd;
 }
 
 /**
@@ -410,21 +473,44 @@ function segmentMatches(glob: string, seg: string): boolean {
  * ```
  */
 export function pathMatches(glob: string, requestPath: string): boolean {
-  const cut = requestPath.search(/[?#]/);
-  const path = cut === -1 ? requestPath : requestPath.slice(0, cut);
-  if (!path.startsWith('/') || !glob.startsWith('/')) return false;
-  const segs = path.split('/');
-  if (segs.some((s) => DOT_SEGMENT.test(s))) return false;
-  const globSegs = glob.split('/');
+  // The path ends at the first '?' or '#'; segments are split at '/', without building arrays.
+  let end = requestPath.length;
+  for (let i = 0; i < end; i++) {
+    const c = requestPath.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) {
+      end = i;
+      break;
+    }
+  }
+  if (end === 0 || requestPath.charCodeAt(0) !== 0x2f || glob.charCodeAt(0) !== 0x2f) return false;
+  let segs = 1;
+  let from = 0;
+  for (let i = 0; i <= end; i++) {
+    if (i === end || requestPath.charCodeAt(i) === 0x2f) {
+      if (isDotSegment(requestPath, from, i)) return false;
+      if (i < end) segs += 1;
+      from = i + 1;
+    }
+  }
+  let globSegs = 1;
+  for (let i = 0; i < glob.length; i++) if (glob.charCodeAt(i) === 0x2f) globSegs += 1;
   const deep = glob.endsWith('/*');
   if (deep) {
-    if (segs.length < globSegs.length) return false;
-  } else if (segs.length !== globSegs.length) {
+    if (segs < globSegs) return false;
+  } else if (segs !== globSegs) {
     return false;
   }
-  const fixed = deep ? globSegs.length - 1 : globSegs.length;
-  for (let i = 0; i < fixed; i++) {
-    if (!segmentMatches(globSegs[i] as string, segs[i] as string)) return false;
+  const fixed = deep ? globSegs - 1 : globSegs;
+  let g = 0;
+  let p = 0;
+  for (let k = 0; k < fixed; k++) {
+    let gEnd = glob.indexOf('/', g);
+    if (gEnd === -1) gEnd = glob.length;
+    let pEnd = requestPath.indexOf('/', p);
+    if (pEnd === -1 || pEnd > end) pEnd = end;
+    if (!segmentMatches(glob, g, gEnd, requestPath, p, pEnd)) return false;
+    g = gEnd + 1;
+    p = pEnd + 1;
   }
   return true;
 }
@@ -457,7 +543,9 @@ export function verifyCaveats(
   const custom = options.satisfiers?.length ? satisfierMap(options.satisfiers) : NO_SATISFIERS;
   const nowMs = context.now.getTime();
   const parsed: Caveat[] = [];
-  const previous = new Map<string, Caveat>();
+  // The latest accepted caveat of each condition: found by scanning `parsed` while it is short,
+  // through a map once it is not (a token has few caveats; a long list must not cost n²).
+  let previous: Map<string, Caveat> | null = null;
   let expiresAtSeconds: number | null = null;
   let sawAmount = false;
   let sawMerchant = false;
@@ -478,22 +566,36 @@ export function verifyCaveats(
       return failure('L402_INVALID_TOKEN', 'malformed', 'Token has a caveat not of the form condition=value', text);
     }
     const { condition, value } = caveat;
-    const prev = previous.get(condition);
+    let prev: Caveat | undefined;
+    if (previous !== null) {
+      prev = previous.get(condition);
+    } else if (parsed.length <= SCAN_LIMIT) {
+      for (let i = parsed.length - 1; i >= 0; i--) {
+        if ((parsed[i] as Caveat).condition === condition) {
+          prev = parsed[i];
+          break;
+        }
+      }
+    } else {
+      previous = new Map();
+      for (const c of parsed) previous.set(c.condition, c);
+      prev = previous.get(condition);
+    }
     if (condition === CONDITION_SERVICES) {
       const services = parseServices(value);
       if (services === null) return malformed(condition, text);
       if (prev !== undefined) {
-        const before = parseServices(prev.value) ?? new Map<string, number>();
-        for (const name of services.keys()) if (!before.has(name)) return widening(condition, text);
+        const before = new Set(parseServices(prev.value));
+        for (const name of services) if (!before.has(name)) return widening(condition, text);
       }
-      if (!services.has(context.service)) {
+      if (!services.includes(context.service)) {
         return failure(
           'L402_INVALID_TOKEN',
           'service_not_allowed',
           `Token not valid for service '${context.service}'`,
           text,
           {
-            allowed: [...services.keys()],
+            allowed: [...new Set(services)],
             requested: context.service,
           },
         );
@@ -517,7 +619,7 @@ export function verifyCaveats(
       }
     } else if (condition.endsWith(VALID_UNTIL_SUFFIX) && condition.length > VALID_UNTIL_SUFFIX.length) {
       const service = condition.slice(0, -VALID_UNTIL_SUFFIX.length);
-      if (!INT.test(value)) return malformed(condition, text);
+      if (!isInteger(value, true)) return malformed(condition, text);
       const seconds = Number(value);
       if (prev !== undefined && seconds > Number(prev.value)) return widening(condition, text);
       if (service === context.service) {
@@ -553,7 +655,7 @@ export function verifyCaveats(
         );
       }
     } else if (condition === CONDITION_AMOUNT) {
-      if (!UINT.test(value)) return malformed(condition, text);
+      if (!isInteger(value, false)) return malformed(condition, text);
       sawAmount = true;
       if (context.amountSats === undefined) {
         return failure(
@@ -603,7 +705,7 @@ export function verifyCaveats(
         return failure(code, 'refused', message, text);
       }
     }
-    previous.set(condition, caveat);
+    previous?.set(condition, caveat);
     parsed.push(caveat);
   }
 

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash as oneShotHash, timingSafeEqual } from 'node:crypto';
 import {
   isPayableError,
   L402InvalidPreimageFormatError,
@@ -7,7 +7,7 @@ import {
   ValidationError,
 } from '@payable/core';
 import { decodeBase64Strict } from '../macaroon/base64.js';
-import { Macaroon } from '../macaroon/macaroon.js';
+import { Macaroon, macaroonFromOwnedBytes, macaroonInternals } from '../macaroon/macaroon.js';
 import { bytes32, L402_IDENTIFIER_BYTES } from './identifier.js';
 
 /** The two authentication schemes: `L402` (current) and `LSAT` (its former name). */
@@ -51,11 +51,11 @@ function formatError(reason: string, detail: string, length: number): PayableErr
  * Enable's rule). Otherwise throws `L402InvalidPreimageFormatError` whose message says what the
  * value looks like: base64, uppercase hex, `0x`-prefixed, the wrong length, or the payment hash.
  */
-function readPreimage(text: string, paymentHash: Buffer | null): Buffer {
+function readPreimage(text: string, paymentHash: Uint8Array | null): Buffer {
   const length = text.length;
   if (LOWER_HEX64.test(text)) {
     const bytes = Buffer.from(text, 'hex');
-    if (paymentHash !== null && bytes.equals(paymentHash)) {
+    if (paymentHash !== null && sameBytes(bytes, paymentHash)) {
       throw new L402InvalidPreimageFormatError(
         'Invalid preimage format: this is the payment hash, not the preimage (the hash is sha256 of the preimage; send the preimage your wallet returned after paying)',
         { context: { field: 'preimage', reason: 'payment_hash', length } },
@@ -65,7 +65,7 @@ function readPreimage(text: string, paymentHash: Buffer | null): Buffer {
   }
   if (length === 0) throw formatError('empty', '; nothing follows the ":"', 0);
   if (length === 64 && HEX.test(text)) {
-    if (paymentHash !== null && Buffer.from(text, 'hex').equals(paymentHash)) {
+    if (paymentHash !== null && sameBytes(Buffer.from(text, 'hex'), paymentHash)) {
       throw new L402InvalidPreimageFormatError('Invalid preimage format: this is the payment hash, not the preimage', {
         context: { field: 'preimage', reason: 'payment_hash', length },
       });
@@ -90,18 +90,29 @@ function readPreimage(text: string, paymentHash: Buffer | null): Buffer {
   throw formatError('not_hex', `; got ${length} characters that are not hex`, length);
 }
 
-/** The payment hash of an L402 identifier, or null when the identifier is not one. */
-function paymentHashOf(macaroon: Macaroon): Buffer | null {
-  const id = macaroon.identifier;
+/**
+ * Whether `bytes` equals the 32-byte payment hash (not a secret comparison: it only tells a client
+ * that it sent the payment hash instead of the preimage).
+ */
+function sameBytes(bytes: Uint8Array, paymentHash: Uint8Array): boolean {
+  if (bytes.length !== paymentHash.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== paymentHash[i]) return false;
+  return true;
+}
+
+/** The payment hash of an L402 identifier (a view, not a copy), or null when the identifier is not one. */
+function paymentHashOf(macaroon: Macaroon): Uint8Array | null {
+  const id = macaroonInternals(macaroon).id;
   if (id.length !== L402_IDENTIFIER_BYTES || id[0] !== 0 || id[1] !== 0) return null;
-  return Buffer.from(id.subarray(2, 34));
+  return id.subarray(2, 34);
 }
 
 function deserialize(text: string): Macaroon | null {
   const bytes = decodeBase64Strict(text);
   if (bytes === null) return null;
   try {
-    return Macaroon.deserialize(bytes);
+    // `bytes` is a fresh buffer no one else holds: the macaroon can keep it without a copy.
+    return macaroonFromOwnedBytes(bytes);
   } catch (error) {
     if (isPayableError(error)) return null;
     throw error;
@@ -111,7 +122,14 @@ function deserialize(text: string): Macaroon | null {
 function parseOne(value: unknown): L402Credential | null {
   if (typeof value !== 'string' || value.length > MAX_HEADER_CHARS) return null;
   const v = value.trim();
-  const space = v.search(/[ \t]/);
+  let space = -1;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x20 || c === 0x09) {
+      space = i;
+      break;
+    }
+  }
   if (space <= 0) return null;
   const scheme = v.slice(0, space).toUpperCase();
   if (scheme !== 'L402' && scheme !== 'LSAT') return null;
@@ -119,14 +137,17 @@ function parseOne(value: unknown): L402Credential | null {
   const colon = rest.lastIndexOf(':');
   if (colon <= 0) return null;
   const macaroons: Macaroon[] = [];
-  for (const part of rest.slice(0, colon).split(',')) {
+  const list = rest.slice(0, colon);
+  for (const part of list.includes(',') ? list.split(',') : [list]) {
     const m = deserialize(part.trim());
     if (m === null) return null;
     macaroons.push(m);
   }
   const first = macaroons[0] as Macaroon;
-  const preimage = readPreimage(rest.slice(colon + 1), paymentHashOf(first));
-  return { scheme, macaroon: first, macaroons, preimage, preimageHex: preimage.toString('hex') };
+  const preimageText = rest.slice(colon + 1);
+  const preimage = readPreimage(preimageText, paymentHashOf(first));
+  // readPreimage accepted exactly 64 lowercase hex characters: the text is the preimage's hex.
+  return { scheme, macaroon: first, macaroons, preimage, preimageHex: preimageText };
 }
 
 /**
@@ -157,11 +178,18 @@ export function parseAuthorization(header: string | readonly string[] | null | u
   return null;
 }
 
+const HAS_ONE_SHOT = typeof oneShotHash === 'function';
+/** Receives sha256(preimage) for the comparison (a public value: the payment hash when it matches). */
+const digestScratch = Buffer.alloc(32);
+
 /** sha256(preimage) == paymentHash, compared in constant time. */
 export function preimageMatches(preimage: Uint8Array, paymentHash: Uint8Array): boolean {
-  if (preimage.byteLength !== 32) return false;
-  const digest = createHash('sha256').update(preimage).digest();
-  return paymentHash.byteLength === digest.length && timingSafeEqual(digest, paymentHash);
+  if (preimage.byteLength !== 32 || paymentHash.byteLength !== 32) return false;
+  if (!HAS_ONE_SHOT) return timingSafeEqual(createHash('sha256').update(preimage).digest(), paymentHash);
+  // A 'binary' (latin1) string digest is much cheaper to get from `hash()` than a Buffer.
+  const digest = oneShotHash('sha256', preimage, 'binary');
+  for (let i = 0; i < 32; i++) digestScratch[i] = digest.charCodeAt(i);
+  return timingSafeEqual(digestScratch, paymentHash);
 }
 
 /**

@@ -4,7 +4,14 @@ import { type BytesLike, Macaroon, macaroonInternals } from '../macaroon/macaroo
 import { type CaveatContext, type CaveatSuccess, type VerifyCaveatsOptions, verifyCaveats } from './caveats.js';
 import { preimageMatches } from './credentials.js';
 import type { L402Failure } from './errors.js';
-import { bytes32, decodeIdentifier, encodeIdentifier, type L402Identifier, rootKeyId } from './identifier.js';
+import {
+  bytes32,
+  decodeIdentifier,
+  encodeIdentifier,
+  L402_IDENTIFIER_BYTES,
+  type L402Identifier,
+  rootKeyId,
+} from './identifier.js';
 
 /** The location Aperture gives its macaroons, and Payable's default. */
 export const L402_LOCATION = 'lsat';
@@ -138,16 +145,15 @@ export function verifyL402Token(credential: L402TokenInput, options: VerifyL402T
     return invalidToken('location', 'L402 verification failed: the token was not issued here');
   }
   const raw = macaroonInternals(macaroon);
-  let identifier: L402Identifier;
-  try {
-    identifier = decodeIdentifier(raw.id);
-  } catch {
+  const id = raw.id;
+  // What decodeIdentifier accepts (version 0, 66 bytes); the decoded copies are made on success.
+  if (id.length !== L402_IDENTIFIER_BYTES || id[0] !== 0 || id[1] !== 0) {
     return invalidToken('identifier', 'L402 verification failed: not an L402 token identifier');
   }
   if (!macaroon.verifySignature(options.rootKey)) {
     return invalidToken('signature', 'L402 verification failed');
   }
-  if (!preimageMatches(credential.preimage, identifier.paymentHash)) {
+  if (!preimageMatches(credential.preimage, id.subarray(2, 34))) {
     return {
       ok: false,
       code: 'L402_PREIMAGE_MISMATCH',
@@ -164,5 +170,5 @@ export function verifyL402Token(credential: L402TokenInput, options: VerifyL402T
     options,
   );
   if (!caveats.ok) return caveats;
-  return { ok: true, identifier, caveats: caveats.caveats, expiresAt: caveats.expiresAt };
+  return { ok: true, identifier: decodeIdentifier(id), caveats: caveats.caveats, expiresAt: caveats.expiresAt };
 }
