@@ -5,6 +5,7 @@ import { Webhook as SvixWebhook } from 'svix';
 import { describe, expect, it } from 'vitest';
 import { isPayableError, type PayableError } from '../errors/index.js';
 import { generateWebhookSecret, signWebhook, type VerifyWebhookInput, verifyWebhook } from './signing.js';
+import type { WebhookScheme } from '../storage/types.js';
 
 // The test vector published with the Standard Webhooks reference libraries (and svix's docs).
 const VECTOR = {
@@ -26,6 +27,12 @@ const ID = 'evt_01JD3X0Q9M5R8V7T6S5K4J3H2G';
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+/** A fresh secret and the headers signing BODY with it now, under `scheme`. */
+function signedNow(scheme: WebhookScheme): { secret: string; headers: Record<string, string> } {
+  const secret = generateWebhookSecret();
+  return { secret, headers: signWebhook({ scheme, id: ID, timestamp: nowSeconds(), body: BODY, secrets: [secret] }) };
 }
 
 function refusal(fn: () => unknown): PayableError {
@@ -68,14 +75,7 @@ describe('generateWebhookSecret', () => {
   });
 
   it('generateWebhookSecret – the official libraries accept the secret as is', () => {
-    const secret = generateWebhookSecret();
-    const headers = signWebhook({
-      scheme: 'standard-webhooks',
-      id: ID,
-      timestamp: nowSeconds(),
-      body: BODY,
-      secrets: [secret],
-    });
+    const { secret, headers } = signedNow('standard-webhooks');
     expect(new StandardWebhook(secret).verify(BODY, headers)).toEqual(JSON.parse(BODY));
   });
 });
@@ -127,14 +127,7 @@ describe('standard-webhooks scheme', () => {
   });
 
   it('signWebhook – what we sign verifies with the official standardwebhooks and svix packages', () => {
-    const secret = generateWebhookSecret();
-    const headers = signWebhook({
-      scheme: 'standard-webhooks',
-      id: ID,
-      timestamp: nowSeconds(),
-      body: BODY,
-      secrets: [secret],
-    });
+    const { secret, headers } = signedNow('standard-webhooks');
     expect(new StandardWebhook(secret).verify(BODY, headers)).toEqual(JSON.parse(BODY));
     expect(new SvixWebhook(secret).verify(BODY, headers)).toEqual(JSON.parse(BODY));
     expect(new SvixWebhook(secret).verify(Buffer.from(BODY), headers)).toEqual(JSON.parse(BODY));
@@ -199,14 +192,7 @@ describe('standard-webhooks scheme', () => {
   });
 
   it('verifyWebhook – ignores unknown signature versions (v1a, v2) next to a valid v1', () => {
-    const secret = generateWebhookSecret();
-    const headers = signWebhook({
-      scheme: 'standard-webhooks',
-      id: ID,
-      timestamp: nowSeconds(),
-      body: BODY,
-      secrets: [secret],
-    });
+    const { secret, headers } = signedNow('standard-webhooks');
     const signature = `v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5B== v2,abc ${headers['webhook-signature']}`;
     expect(verifyWebhook({ payload: BODY, headers: { ...headers, 'webhook-signature': signature }, secret })).toEqual(
       JSON.parse(BODY),
@@ -257,14 +243,7 @@ describe('standard-webhooks scheme', () => {
   });
 
   it('verifyWebhook – missing headers are refused with missing_headers', () => {
-    const secret = generateWebhookSecret();
-    const headers = signWebhook({
-      scheme: 'standard-webhooks',
-      id: ID,
-      timestamp: nowSeconds(),
-      body: BODY,
-      secrets: [secret],
-    });
+    const { secret, headers } = signedNow('standard-webhooks');
     for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
       const rest = Object.fromEntries(Object.entries(headers).filter(([k]) => k !== name));
       expectRefused({ payload: BODY, headers: rest, secret }, 'missing_headers');
@@ -276,14 +255,7 @@ describe('standard-webhooks scheme', () => {
   });
 
   it('verifyWebhook – malformed timestamp or signature header is refused with malformed_header', () => {
-    const secret = generateWebhookSecret();
-    const headers = signWebhook({
-      scheme: 'standard-webhooks',
-      id: ID,
-      timestamp: nowSeconds(),
-      body: BODY,
-      secrets: [secret],
-    });
+    const { secret, headers } = signedNow('standard-webhooks');
     expectRefused(
       { payload: BODY, headers: { ...headers, 'webhook-timestamp': 'yesterday' }, secret },
       'malformed_header',
@@ -326,14 +298,7 @@ describe('standard-webhooks scheme', () => {
   });
 
   it('verifyWebhook – the error never carries the secret or the signatures', () => {
-    const secret = generateWebhookSecret();
-    const headers = signWebhook({
-      scheme: 'standard-webhooks',
-      id: ID,
-      timestamp: nowSeconds(),
-      body: BODY,
-      secrets: [secret],
-    });
+    const { secret, headers } = signedNow('standard-webhooks');
     const error = refusal(() => verifyWebhook({ payload: `${BODY}x`, headers, secret }));
     const shown = JSON.stringify(error.toJSON()) + error.message;
     expect(shown).not.toContain(secret.slice(6, 20));
