@@ -38,7 +38,7 @@ export interface SendWebhookInput {
  * @example
  * ```ts
  * const r: SendResult = await sendWebhook(input);
- * if (!r.ok && r.errorKind === 'timeout') console.warn('receiver too slow');
+ * if (!r.ok && r.errorKind === 'timeout') logger.warn({ durationMs: r.durationMs }, 'receiver too slow');
  * ```
  */
 export interface SendResult {

@@ -12,7 +12,7 @@ const DEFAULT_TOLERANCE_SECONDS = 300;
  *
  * @example
  * ```ts
- * if (isPayableError(e) && e.context.reason === 'timestamp_out_of_tolerance') console.warn('clock skew or replay');
+ * if (isPayableError(e) && e.context.reason === 'timestamp_out_of_tolerance') logger.warn({ reason: e.context.reason }, 'clock skew or replay');
  * ```
  */
 export type WebhookSignatureFailureReason =
@@ -272,7 +272,7 @@ function verifyPayable(
  * ```ts
  * app.post('/hooks/payable', express.raw({ type: 'application/json' }), (req, res) => {
  *   const event = verifyWebhook({ payload: req.body, headers: req.headers, secret: process.env.PAYABLE_WEBHOOK_SECRET! });
- *   console.log(event.id, event.type);
+ *   logger.info({ eventId: event.id, type: event.type }, 'payable event');
  *   res.sendStatus(204);
  * });
  * ```

@@ -25,7 +25,7 @@ export interface UrlGuardOptions {
  *
  * @example
  * ```ts
- * if (e.context.reason === 'forbidden_address') console.warn(e.context.address, e.context.range);
+ * if (e.context.reason === 'forbidden_address') logger.warn({ address: e.context.address }, 'endpoint refused');
  * ```
  */
 export type UrlForbiddenReason =
