@@ -1,20 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { isPayableError, type PayableError } from '@payable/core';
+import { isPayableError } from '@payable/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_CAVEATS, MAX_MACAROON_BYTES, Macaroon } from '../index.js';
+import { thrown } from '../../test/support/thrown.js';
 
 const ROOT = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
-
-function thrown(fn: () => unknown): PayableError {
-  try {
-    fn();
-  } catch (error) {
-    if (isPayableError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a throw');
-}
 
 function parseReason(bytes: Uint8Array): unknown {
   const error = thrown(() => Macaroon.deserialize(bytes));

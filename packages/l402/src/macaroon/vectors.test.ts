@@ -1,7 +1,6 @@
 // Every vector of shared/vectors/macaroon-vectors.json, official and derived, as a test.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isPayableError, type PayableError } from '@payable/core';
 import { describe, expect, it } from 'vitest';
 import {
   decodeIdentifier,
@@ -13,6 +12,7 @@ import {
   verifyL402Token,
   verifyPreimage,
 } from '../index.js';
+import { thrown } from '../../test/support/thrown.js';
 
 interface Vectors {
   format: { field_types: Record<string, number> };
@@ -75,16 +75,6 @@ function build(rootKey: string | Uint8Array, identifier: string | Uint8Array, lo
     chain.push(hex(m.signature));
   }
   return { m, chain };
-}
-
-function thrown(fn: () => unknown): PayableError {
-  try {
-    fn();
-  } catch (error) {
-    if (isPayableError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('vectors – format', () => {

@@ -1,4 +1,4 @@
-import { isPayableError, L402PathNotAllowedError, type PayableError } from '@payable/core';
+import { L402PathNotAllowedError } from '@payable/core';
 import { describe, expect, it } from 'vitest';
 import {
   amountCaveat,
@@ -16,21 +16,12 @@ import {
   validUntilCaveat,
   verifyCaveats,
 } from '../index.js';
+import { thrown } from '../../test/support/thrown.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const NOW_S = NOW.getTime() / 1000;
 const ctx: CaveatContext = { now: NOW, service: 'weather', path: '/api/weather/today', amountSats: 10 };
 const base = ['services=weather:0', `weather_valid_until=${NOW_S + 3600}`, 'payable_amount_sats=10'];
-
-function thrown(fn: () => unknown): PayableError {
-  try {
-    fn();
-  } catch (error) {
-    if (isPayableError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('caveats – encoding and builders', () => {
   it('encode/decode condition=value, split at the first "="', () => {

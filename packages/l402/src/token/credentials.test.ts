@@ -11,22 +11,13 @@ import {
   servicesCaveat,
   verifyPreimage,
 } from '../index.js';
+import { thrown } from '../../test/support/thrown.js';
 
 const preimage = randomBytes(32);
 const paymentHash = createHash('sha256').update(preimage).digest();
 const minted = mintL402Token({ paymentHash, caveats: [servicesCaveat([{ name: 'weather' }])] });
 const token = minted.macaroon.toBase64();
 const INVOICE = 'lnbcrt100n1pjqz9xyzpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdqqcqzzsxqyz5vq';
-
-function thrown(fn: () => unknown): PayableError {
-  try {
-    fn();
-  } catch (error) {
-    if (isPayableError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('parseAuthorization – well-formed credentials', () => {
   it('reads L402 and LSAT (any case), the token and the preimage', () => {

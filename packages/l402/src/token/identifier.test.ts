@@ -1,18 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { isPayableError, type PayableError } from '@payable/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeIdentifier, encodeIdentifier, L402_IDENTIFIER_BYTES, rootKeyId } from '../index.js';
-
-function thrown(fn: () => unknown): PayableError {
-  try {
-    fn();
-  } catch (error) {
-    if (isPayableError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../../test/support/thrown.js';
 
 describe('L402 identifier', () => {
   it('round-trips any payment hash and token id (66 bytes, version 0 big-endian first)', () => {
