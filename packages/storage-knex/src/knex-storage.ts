@@ -570,12 +570,17 @@ export class KnexStorageDriver implements StorageDriver {
     });
   }
 
+  /** The row with this primary key `id`, converted, or `null`. */
+  #byId<T>(table: string, id: string, convert: (row: Row) => T): Promise<T | null> {
+    return this.#run(async (db) => {
+      const rows: Row[] = await db(table).select('*').where('id', id);
+      return rows[0] ? convert(rows[0]) : null;
+    });
+  }
+
   /** A stored event by Payable id, or `null`. */
   async getWebhookEvent(id: string): Promise<StoredWebhookEvent | null> {
-    return this.#run(async (db) => {
-      const rows: Row[] = await db(this.#tables.webhookEvents).select('*').where('id', id);
-      return rows[0] ? rowToEvent(rows[0]) : null;
-    });
+    return this.#byId(this.#tables.webhookEvents, id, rowToEvent);
   }
 
   /**
@@ -789,10 +794,7 @@ export class KnexStorageDriver implements StorageDriver {
 
   /** The root key stored under `id`, or `null`. */
   async getL402RootKey(id: string): Promise<StoredL402RootKey | null> {
-    return this.#run(async (db) => {
-      const rows: Row[] = await db(this.#tables.l402RootKeys).select('*').where('id', id);
-      return rows[0] ? rowToL402RootKey(rows[0]) : null;
-    });
+    return this.#byId(this.#tables.l402RootKeys, id, rowToL402RootKey);
   }
 
   /** Delete a root key (revocation); whether one was deleted. */
@@ -992,10 +994,7 @@ export class KnexStorageDriver implements StorageDriver {
 
   /** A message by id, or `null`. */
   async getOutboxMessage(id: string): Promise<StoredOutboxMessage | null> {
-    return this.#run(async (db) => {
-      const rows: Row[] = await db(this.#tables.outbox).select('*').where('id', id);
-      return rows[0] ? rowToOutbox(rows[0]) : null;
-    });
+    return this.#byId(this.#tables.outbox, id, rowToOutbox);
   }
 
   // Outbound webhook endpoints, deliveries and their log -------------------------------------
@@ -1020,10 +1019,7 @@ export class KnexStorageDriver implements StorageDriver {
 
   /** An endpoint by id, or `null`. */
   async getEndpoint(id: string): Promise<StoredEndpoint | null> {
-    return this.#run(async (db) => {
-      const rows: Row[] = await db(this.#tables.endpoints).select('*').where('id', id);
-      return rows[0] ? rowToEndpoint(rows[0]) : null;
-    });
+    return this.#byId(this.#tables.endpoints, id, rowToEndpoint);
   }
 
   /**
@@ -1215,10 +1211,7 @@ export class KnexStorageDriver implements StorageDriver {
 
   /** A delivery by id, or `null`. */
   async getDelivery(id: string): Promise<StoredDelivery | null> {
-    return this.#run(async (db) => {
-      const rows: Row[] = await db(this.#tables.deliveries).select('*').where('id', id);
-      return rows[0] ? rowToDelivery(rows[0]) : null;
-    });
+    return this.#byId(this.#tables.deliveries, id, rowToDelivery);
   }
 
   /** One endpoint's deliveries, newest first (by id), optionally by status, with a cursor to continue. */
