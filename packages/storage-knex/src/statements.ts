@@ -245,6 +245,98 @@ export function comparable(values: readonly unknown[]): boolean {
   return true;
 }
 
+/** What the driver uses of a knex client to run a statement on one of its connections. */
+interface DirectClient {
+  readonly driverName?: unknown;
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<unknown> | unknown;
+  emit(event: string, payload: unknown): boolean;
+}
+
+/** The part of a better-sqlite3 prepared statement the driver uses. */
+interface SqliteStatement {
+  readonly reader: boolean;
+  all(values: readonly unknown[]): unknown[];
+  run(values: readonly unknown[]): { changes: number | bigint };
+}
+
+/** The part of a better-sqlite3 connection the driver uses. */
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+}
+
+/** The part of a `pg` client the driver uses. */
+interface PgConnection {
+  query(config: { text: string; values: readonly unknown[] }): Promise<{ rows?: Row[]; rowCount?: number | null }>;
+}
+
+/** Prepared statements of each better-sqlite3 connection, by SQL text (a handful per table). */
+const prepared = new WeakMap<object, Map<string, SqliteStatement>>();
+
+/** `?` placeholders turned into PostgreSQL's `$1, $2, …`, by SQL text, as knex's pg client turns them. */
+const positional = new Map<string, string>();
+
+function pgText(sql: string): string {
+  let text = positional.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/(\\*)(\?)/g, (_match, escapes: string) => (escapes.length % 2 ? '?' : `$${++n}`));
+    positional.set(sql, text);
+  }
+  return text;
+}
+
+/** A binding as knex's better-sqlite3 client passes it: Dates as epoch milliseconds, booleans as 0/1. */
+function sqliteBinding(value: unknown): unknown {
+  if (value instanceof Date) return value.valueOf();
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+function sqliteStatement(connection: SqliteConnection, sql: string): SqliteStatement {
+  let statements = prepared.get(connection);
+  if (statements === undefined) {
+    statements = new Map();
+    prepared.set(connection, statements);
+  }
+  let statement = statements.get(sql);
+  if (statement === undefined) {
+    statement = connection.prepare(sql);
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
+/**
+ * Run one of the driver's own statements straight on a connection of `db`'s pool (or on its
+ * transaction's connection), as knex's client would run it, without knex's per-query machinery:
+ * better-sqlite3 statements are prepared once per connection and reused; pg gets the statement
+ * with `$n` placeholders. knex's `query` event still fires. `null` for other clients.
+ */
+async function runDirect(db: Db, sql: string, bindings: readonly unknown[]): Promise<SqlResult | null> {
+  const client = (db as unknown as { client: DirectClient }).client;
+  const driver = client.driverName;
+  if (driver !== 'better-sqlite3' && driver !== 'pg') return null;
+  const connection = await client.acquireConnection();
+  try {
+    client.emit('query', { method: 'raw', sql, bindings, options: {} });
+    if (driver === 'pg') {
+      const { rows, rowCount } = await (connection as PgConnection).query({ text: pgText(sql), values: bindings });
+      const returned = rows ?? [];
+      return { rows: returned, count: rowCount ?? returned.length };
+    }
+    const statement = sqliteStatement(connection as SqliteConnection, sql);
+    const values = bindings.map(sqliteBinding);
+    if (statement.reader) {
+      const rows = statement.all(values) as Row[];
+      return { rows, count: rows.length };
+    }
+    return { rows: [], count: num(statement.run(values).changes) };
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
 /**
  * Run `sql` with `bindings` through `db.raw` (a knex instance or transaction) and read the answer
  * the same way on every client: pg answers `{ rows, rowCount }`, better-sqlite3 an array of rows
@@ -261,6 +353,8 @@ export async function runSql(
   sql: string,
   bindings: readonly unknown[],
 ): Promise<SqlResult> {
+  const direct = await runDirect(db, sql, bindings);
+  if (direct) return direct;
   const result: unknown = await db.raw(sql, bindings as readonly Knex.RawBinding[]);
   if (dialect === 'pg') {
     const { rows, rowCount } = result as { rows?: Row[]; rowCount?: number | null };
