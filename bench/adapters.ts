@@ -178,7 +178,8 @@ export async function runAdapterScenario(
     }
     return results;
   } finally {
-    for (const { child } of children) if (child.connected) child.send({ type: 'stop' });
+    // A child told to stop above may be closing its channel already: a failed send is no error here.
+    for (const { child } of children) if (child.connected) child.send({ type: 'stop' }, () => undefined);
     await Promise.all(children.map(({ child }) => exited(child, 30_000)));
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { StorageUnavailableError, ValidationError } from '@payable/core';
 import type { Knex } from 'knex';
 import { isUniqueViolation } from './errors.js';
-import { bindable, type HotSql, runSql } from './statements.js';
+import { bindable, type HotSql } from './statements.js';
 
 /**
  * The SQL dialects the Knex storage supports; the driver's name is `knex:<dialect>`.
@@ -61,9 +61,9 @@ export async function insertUnique(
   const values = sql ? Object.values(row) : null;
   if (sql && values && bindable(values)) {
     const text = sql.insertUnique(table, Object.keys(row), conflictColumns);
-    if (dialect !== 'mysql') return (await runSql(db, dialect, text, values)).count > 0;
+    if (dialect !== 'mysql') return (await sql.run(db, text, values)).count > 0;
     try {
-      await runSql(db, dialect, text, values);
+      await sql.run(db, text, values);
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) return false;

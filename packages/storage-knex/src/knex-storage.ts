@@ -73,7 +73,7 @@ import {
   type IdempotencyPatch,
   type Row,
 } from './rows.js';
-import { bindable, comparable, HotSql, runSql } from './statements.js';
+import { bindable, comparable, HotSql } from './statements.js';
 import { DEFAULT_TABLE_PREFIX, tableNames, type TableNames } from './tables.js';
 
 /**
@@ -92,6 +92,14 @@ export interface KnexStorageOptions {
    * `false` when other code shares the instance and closes it itself.
    */
   destroyOnClose?: boolean;
+  /**
+   * PostgreSQL only: run the driver's inserts and updates as named prepared statements, parsed and
+   * planned once per connection instead of on every call (reads stay unnamed, so a column added by
+   * a later migration never invalidates them). Default `true`. Pass `false` behind a connection
+   * pooler that hands each transaction a different server connection and cannot keep prepared
+   * statements (PgBouncer in transaction mode before 1.21, or without `max_prepared_statements`).
+   */
+  preparedStatements?: boolean;
 }
 
 /** State shared by a driver and the transaction sessions it hands out. */
@@ -216,7 +224,9 @@ export class KnexStorageDriver implements StorageDriver {
         name: `knex:${dialect}`,
         tables,
         destroyOnClose: options.destroyOnClose ?? true,
-        sql: HotSql.for(knex, dialect, tables.schemaVersion),
+        sql: HotSql.for(knex, dialect, tables.schemaVersion, {
+          preparedStatements: options.preparedStatements ?? true,
+        }),
         closed: false,
         skipLocked: null,
       };
@@ -322,7 +332,7 @@ export class KnexStorageDriver implements StorageDriver {
     const sql = this.#shared.sql;
     const values = Object.values(where);
     if (sql && mode !== 'share' && comparable(values)) {
-      return (await runSql(db, this.#dialect, sql.select(table, Object.keys(where), mode === 'update'), values)).rows;
+      return (await sql.run(db, sql.select(table, Object.keys(where), mode === 'update'), values)).rows;
     }
     return lockRead(db(table).select('*').where(where), this.#dialect, mode);
   }
@@ -334,7 +344,7 @@ export class KnexStorageDriver implements StorageDriver {
     const keys = Object.values(where);
     if (sql && bindable(values) && comparable(keys)) {
       const text = sql.update(table, Object.keys(set), Object.keys(where));
-      return (await runSql(db, this.#dialect, text, [...values, ...keys])).count;
+      return (await sql.run(db, text, [...values, ...keys])).count;
     }
     return num(await db(table).where(where).update(set));
   }
@@ -352,7 +362,7 @@ export class KnexStorageDriver implements StorageDriver {
         for (const column of columns) values.push(row[column]);
       }
       if (same && bindable(values)) {
-        await runSql(db, this.#dialect, sql.insert(table, columns, rows.length), values);
+        await sql.run(db, sql.insert(table, columns, rows.length), values);
         return;
       }
     }
@@ -612,12 +622,12 @@ export class KnexStorageDriver implements StorageDriver {
       const claim = sql.claimEvent(table);
       return this.#run(async (db) => {
         if (this.#dialect !== 'mysql') {
-          const { rows } = await runSql(db, this.#dialect, claim, bindings);
+          const { rows } = await sql.run(db, claim, bindings);
           return rows[0] ? rowToEvent(rows[0]) : null;
         }
         // MySQL has no UPDATE … RETURNING: update and read back under the row lock.
         return this.#atomically(db, async (trx) => {
-          if ((await runSql(trx, this.#dialect, claim, bindings)).count === 0) return null;
+          if ((await sql.run(trx, claim, bindings)).count === 0) return null;
           const rows = await this.#selectWhere(trx, table, { id }, null);
           return rows[0] ? rowToEvent(rows[0]) : null;
         });

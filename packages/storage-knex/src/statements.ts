@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db, KnexDialect } from './dialect.js';
 import { num, type Row } from './rows.js';
@@ -61,9 +62,18 @@ export class HotSql {
   readonly #dialect: KnexDialect;
   /** Statements built so far, by table (a handful each: one per statement shape the driver uses). */
   readonly #built = new Map<string, Built[]>();
+  /**
+   * The prepared-statement name of each statement PostgreSQL may keep parsed and planned per
+   * connection: the inserts and updates, whose result shape no additive migration changes (a
+   * prepared `select *` would fail with "cached plan must not change result type" once a column is
+   * added). Empty unless prepared statements are on.
+   */
+  readonly #names = new Map<string, string>();
+  readonly #prepared: boolean;
 
-  private constructor(dialect: KnexDialect, schemaVersionTable: string) {
+  private constructor(dialect: KnexDialect, schemaVersionTable: string, prepared: boolean) {
     this.#dialect = dialect;
+    this.#prepared = prepared && dialect === 'pg';
     this.writeLock = dialect === 'sqlite' ? `delete from ${this.#quote(schemaVersionTable)} where 0` : null;
   }
 
@@ -77,14 +87,40 @@ export class HotSql {
    * const sql = HotSql.for(knex, dialectOf(knex), tableNames(prefix).schemaVersion);
    * ```
    */
-  static for(knex: Knex, dialect: KnexDialect, schemaVersionTable: string): HotSql | null {
+  static for(
+    knex: Knex,
+    dialect: KnexDialect,
+    schemaVersionTable: string,
+    options: { preparedStatements?: boolean } = {},
+  ): HotSql | null {
     const client = knex.client as {
       driverName?: unknown;
       config?: { wrapIdentifier?: unknown; postProcessResponse?: unknown };
     };
     if (typeof client.driverName !== 'string' || !DRIVERS.has(client.driverName)) return null;
     if (client.config?.wrapIdentifier || client.config?.postProcessResponse) return null;
-    return new HotSql(dialect, schemaVersionTable);
+    return new HotSql(dialect, schemaVersionTable, options.preparedStatements ?? true);
+  }
+
+  /**
+   * Run one of this object's statements (see {@link runSql}); on PostgreSQL an insert or update
+   * runs as a named prepared statement unless prepared statements are off.
+   *
+   * @example
+   * ```ts
+   * const { count } = await sql.run(trx, sql.update(table, ['status'], ['id']), ['processed', id]);
+   * ```
+   */
+  run(db: Db, text: string, bindings: readonly unknown[]): Promise<SqlResult> {
+    return runSql(db, this.#dialect, text, bindings, this.#names.get(text));
+  }
+
+  /** Give `sql` a prepared-statement name (a digest of its text: one name per text, on every connection). */
+  #stable(sql: string): string {
+    if (this.#prepared && !this.#names.has(sql)) {
+      this.#names.set(sql, `payable_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`);
+    }
+    return sql;
   }
 
   /** An identifier quoted as knex quotes it: `"name"` on PostgreSQL, `` `name` `` on SQLite and MySQL. */
@@ -156,7 +192,7 @@ export class HotSql {
   update(table: string, set: readonly string[], where: readonly string[]): string {
     return this.#memo('update', table, set, where, 0, () => {
       const assignments = set.map((column) => `${this.#quote(column)} = ?`).join(', ');
-      return `update ${this.#quote(table)} set ${assignments} where ${this.#conditions(where)}`;
+      return this.#stable(`update ${this.#quote(table)} set ${assignments} where ${this.#conditions(where)}`);
     });
   }
 
@@ -172,7 +208,9 @@ export class HotSql {
     return this.#memo('insert', table, columns, NONE, rows, () => {
       const tuple = `(${columns.map(() => '?').join(', ')})`;
       const list = columns.map((column) => this.#quote(column)).join(', ');
-      return `insert into ${this.#quote(table)} (${list}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+      return this.#stable(
+        `insert into ${this.#quote(table)} (${list}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`,
+      );
     });
   }
 
@@ -191,7 +229,9 @@ export class HotSql {
       const insert = this.insert(table, columns, 1);
       if (this.#dialect === 'mysql') return insert;
       const keys = conflict.map((column) => this.#quote(column)).join(', ');
-      return `${insert} on conflict (${keys}) do nothing returning ${conflict[0] ? this.#quote(conflict[0]) : '*'}`;
+      const returning = conflict[0] ? this.#quote(conflict[0]) : '*';
+      const sql = `${insert} on conflict (${keys}) do nothing returning ${returning}`;
+      return conflict[0] ? this.#stable(sql) : sql;
     });
   }
 
@@ -267,7 +307,11 @@ interface SqliteConnection {
 
 /** The part of a `pg` client the driver uses. */
 interface PgConnection {
-  query(config: { text: string; values: readonly unknown[] }): Promise<{ rows?: Row[]; rowCount?: number | null }>;
+  query(config: {
+    text: string;
+    values: readonly unknown[];
+    name?: string;
+  }): Promise<{ rows?: Row[]; rowCount?: number | null }>;
 }
 
 /** Prepared statements of each better-sqlite3 connection, by SQL text (a handful per table). */
@@ -311,9 +355,15 @@ function sqliteStatement(connection: SqliteConnection, sql: string): SqliteState
  * Run one of the driver's own statements straight on a connection of `db`'s pool (or on its
  * transaction's connection), as knex's client would run it, without knex's per-query machinery:
  * better-sqlite3 statements are prepared once per connection and reused; pg gets the statement
- * with `$n` placeholders. knex's `query` event still fires. `null` for other clients.
+ * with `$n` placeholders, as the prepared statement `name` when one is given (parsed and planned
+ * once per connection). knex's `query` event still fires. `null` for other clients.
  */
-async function runDirect(db: Db, sql: string, bindings: readonly unknown[]): Promise<SqlResult | null> {
+async function runDirect(
+  db: Db,
+  sql: string,
+  bindings: readonly unknown[],
+  name: string | undefined,
+): Promise<SqlResult | null> {
   const client = (db as unknown as { client: DirectClient }).client;
   const driver = client.driverName;
   if (driver !== 'better-sqlite3' && driver !== 'pg') return null;
@@ -321,7 +371,10 @@ async function runDirect(db: Db, sql: string, bindings: readonly unknown[]): Pro
   try {
     client.emit('query', { method: 'raw', sql, bindings, options: {} });
     if (driver === 'pg') {
-      const { rows, rowCount } = await (connection as PgConnection).query({ text: pgText(sql), values: bindings });
+      const text = pgText(sql);
+      const { rows, rowCount } = await (connection as PgConnection).query(
+        name === undefined ? { text, values: bindings } : { text, values: bindings, name },
+      );
       const returned = rows ?? [];
       return { rows: returned, count: rowCount ?? returned.length };
     }
@@ -352,8 +405,9 @@ export async function runSql(
   dialect: KnexDialect,
   sql: string,
   bindings: readonly unknown[],
+  name?: string,
 ): Promise<SqlResult> {
-  const direct = await runDirect(db, sql, bindings);
+  const direct = await runDirect(db, sql, bindings, name);
   if (direct) return direct;
   const result: unknown = await db.raw(sql, bindings as readonly Knex.RawBinding[]);
   if (dialect === 'pg') {

@@ -211,3 +211,78 @@ describe.each([
     }
   });
 });
+
+describe('KnexStorageDriver on PostgreSQL: prepared statements', () => {
+  const target = pgTarget();
+
+  /** A knex with one connection, so `pg_prepared_statements` (per session) shows the driver's. */
+  async function oneConnection(prefix: string): Promise<Knex> {
+    const knex = target.connect({ pool: { min: 1, max: 1 } });
+    await migrate(knex, { tablePrefix: prefix });
+    return knex;
+  }
+
+  async function preparedNames(knex: Knex): Promise<string[]> {
+    const { rows } = (await knex.raw('select name from pg_prepared_statements order by name')) as {
+      rows: { name: string }[];
+    };
+    return rows.map((row) => row.name);
+  }
+
+  /** The webhook work of one event: insert, claim, apply a payment, append the outbox, mark processed. */
+  async function processOne(storage: KnexStorageDriver): Promise<void> {
+    const event = makeWebhookEvent();
+    expect(await storage.insertWebhookEvent(event)).toMatchObject({ inserted: true });
+    await storage.transaction(async (tx) => {
+      expect(
+        await tx.claimWebhookEvent(event.id, { owner: 'w', now: fixtureTime(0), until: fixtureTime(30) }),
+      ).not.toBeNull();
+      const payment = makePayment();
+      expect(await tx.findRecord('payment', payment, { forUpdate: true })).toBeNull();
+      expect(await tx.insertRecord('payment', payment)).toMatchObject({ inserted: true });
+      await tx.appendOutbox([makeOutboxMessage()]);
+      expect(await tx.updateWebhookEvent(event.id, { status: 'processed' }, { owner: 'w' })).toBe(true);
+    });
+    expect(await storage.getWebhookEvent(event.id)).toMatchObject({ status: 'processed' });
+  }
+
+  it('default – inserts and updates are prepared once per connection; reads keep working after a migration adds a column', async () => {
+    const prefix = uniquePrefix('ps');
+    const knex = await oneConnection(prefix);
+    const storage = new KnexStorageDriver(knex, undefined, { tablePrefix: prefix, destroyOnClose: false });
+    try {
+      await processOne(storage);
+      const names = await preparedNames(knex);
+      // insert event, insert payment, insert outbox, update event: the reads (select *, claim returning *) stay unnamed.
+      expect(names.filter((name) => name.startsWith('payable_'))).toHaveLength(4);
+      await processOne(storage);
+      expect(await preparedNames(knex)).toEqual(names);
+      // A later, additive migration: every statement of the driver still runs on the same connection.
+      const tables = tableNames(prefix);
+      for (const table of [tables.webhookEvents, tables.records.payment, tables.outbox]) {
+        await knex.schema.alterTable(table, (t) => t.text('added_later').nullable());
+      }
+      await processOne(storage);
+    } finally {
+      await dropPrefixedTables(knex, prefix);
+      await knex.destroy();
+    }
+  });
+
+  it('preparedStatements: false – nothing is prepared on the server (for poolers that cannot keep prepared statements)', async () => {
+    const prefix = uniquePrefix('pn');
+    const knex = await oneConnection(prefix);
+    const storage = new KnexStorageDriver(knex, undefined, {
+      tablePrefix: prefix,
+      destroyOnClose: false,
+      preparedStatements: false,
+    });
+    try {
+      await processOne(storage);
+      expect(await preparedNames(knex)).toEqual([]);
+    } finally {
+      await dropPrefixedTables(knex, prefix);
+      await knex.destroy();
+    }
+  });
+});
