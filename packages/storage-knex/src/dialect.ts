@@ -151,16 +151,16 @@ export async function hasIndex(db: Db, dialect: KnexDialect, table: string, name
  * lock (any write statement does, when it starts) without touching a page. Every transaction then
  * runs as a writer from its first statement, so two processes never deadlock upgrading read locks
  * (SQLite's `BEGIN IMMEDIATE`, which knex cannot issue). No-op on the other dialects. `sql` is the
- * statement precompiled by the driver (`HotSql#writeLock`), when it has one.
+ * driver's precompiled statements (`HotSql#writeLock`, run on the transaction's connection), when it has them.
  */
 export async function takeWriteLock(
   trx: Knex.Transaction,
   dialect: KnexDialect,
   table: string,
-  sql: string | null = null,
+  sql: HotSql | null = null,
 ): Promise<void> {
   if (dialect !== 'sqlite') return;
-  if (sql !== null) await trx.raw(sql);
+  if (sql?.writeLock) await sql.run(trx, sql.writeLock, []);
   else await trx.raw('delete from ?? where 0', [table]);
 }
 

@@ -321,7 +321,7 @@ export class KnexStorageDriver implements StorageDriver {
 
   /** On SQLite, take the write lock at the start of a new transaction (see `takeWriteLock`). */
   #takeWriteLock(trx: Knex.Transaction): Promise<void> {
-    return takeWriteLock(trx, this.#dialect, this.#tables.schemaVersion, this.#shared.sql?.writeLock ?? null);
+    return takeWriteLock(trx, this.#dialect, this.#tables.schemaVersion, this.#shared.sql);
   }
 
   /**
