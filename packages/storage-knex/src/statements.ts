@@ -290,7 +290,7 @@ interface DirectClient {
   readonly driverName?: unknown;
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): Promise<unknown> | unknown;
-  emit(event: string, payload: unknown): boolean;
+  emit(event: string, ...payload: unknown[]): boolean;
 }
 
 /** The part of a better-sqlite3 prepared statement the driver uses. */
@@ -356,7 +356,7 @@ function sqliteStatement(connection: SqliteConnection, sql: string): SqliteState
  * transaction's connection), as knex's client would run it, without knex's per-query machinery:
  * better-sqlite3 statements are prepared once per connection and reused; pg gets the statement
  * with `$n` placeholders, as the prepared statement `name` when one is given (parsed and planned
- * once per connection). knex's `query` event still fires. `null` for other clients.
+ * once per connection). knex's `query` and `query-error` events still fire. `null` for other clients.
  */
 async function runDirect(
   db: Db,
@@ -368,8 +368,9 @@ async function runDirect(
   const driver = client.driverName;
   if (driver !== 'better-sqlite3' && driver !== 'pg') return null;
   const connection = await client.acquireConnection();
+  const query = { method: 'raw', sql, bindings, options: {} };
   try {
-    client.emit('query', { method: 'raw', sql, bindings, options: {} });
+    client.emit('query', query);
     if (driver === 'pg') {
       const text = pgText(sql);
       const { rows, rowCount } = await (connection as PgConnection).query(
@@ -385,6 +386,9 @@ async function runDirect(
       return { rows, count: rows.length };
     }
     return { rows: [], count: num(statement.run(values).changes) };
+  } catch (error) {
+    client.emit('query-error', error, query);
+    throw error;
   } finally {
     await client.releaseConnection(connection);
   }

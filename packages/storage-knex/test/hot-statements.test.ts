@@ -168,6 +168,34 @@ describe.each(allTargets())('KnexStorageDriver on $name: statements', (target: T
   });
 });
 
+describe.each(allTargets())('KnexStorageDriver on $name: failed statements', (target: Target) => {
+  it('query-error event – knex reports a failed statement of the driver, inside a transaction too', async () => {
+    const prefix = uniquePrefix('qe');
+    const knex = target.connect();
+    await migrate(knex, { tablePrefix: prefix });
+    const storage = new KnexStorageDriver(knex, undefined, { tablePrefix: prefix, destroyOnClose: false });
+    const failed: string[] = [];
+    const onError = (_error: unknown, query: { sql: string }): void => {
+      failed.push(query.sql);
+    };
+    knex.on('query-error', onError);
+    try {
+      const message = makeOutboxMessage();
+      await storage.appendOutbox([message]);
+      await expect(storage.appendOutbox([message])).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+      await expect(storage.transaction((tx) => tx.appendOutbox([message]))).rejects.toMatchObject({
+        code: 'INTERNAL_ERROR',
+      });
+      expect(failed).toHaveLength(2);
+      for (const sql of failed) expect(sql).toMatch(new RegExp(`insert into .${tableNames(prefix).outbox}.`, 'i'));
+    } finally {
+      knex.off('query-error', onError);
+      await dropPrefixedTables(knex, prefix);
+      await knex.destroy();
+    }
+  });
+});
+
 describe.each([
   ['precompiled statements', {}],
   ['query builder', withHook()],
