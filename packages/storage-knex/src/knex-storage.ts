@@ -224,9 +224,7 @@ export class KnexStorageDriver implements StorageDriver {
         name: `knex:${dialect}`,
         tables,
         destroyOnClose: options.destroyOnClose ?? true,
-        sql: HotSql.for(knex, dialect, tables.schemaVersion, {
-          preparedStatements: options.preparedStatements ?? true,
-        }),
+        sql: HotSql.for(knex, dialect, tables.schemaVersion, { preparedStatements: options.preparedStatements }),
         closed: false,
         skipLocked: null,
       };

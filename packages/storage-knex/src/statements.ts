@@ -4,12 +4,12 @@ import type { Db, KnexDialect } from './dialect.js';
 import { num, type Row } from './rows.js';
 
 /**
- * What a statement run through {@link runSql} answered: the rows it returned (a `SELECT`, or a
+ * What a statement run through {@link HotSql.run} answered: the rows it returned (a `SELECT`, or a
  * write with `RETURNING`) and how many rows it returned or changed.
  *
  * @example
  * ```ts
- * const { rows, count } = await runSql(db, 'pg', sql.update(table, ['status'], ['id']), ['processed', id]);
+ * const { rows, count } = await sql.run(db, sql.update(table, ['status'], ['id']), ['processed', id]);
  * ```
  */
 export interface SqlResult {
@@ -36,21 +36,21 @@ function sameColumns(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** The knex clients whose raw results {@link runSql} reads (the ones Payable tests against). */
+/** The knex clients whose results the driver reads (the ones Payable tests against). */
 const DRIVERS: ReadonlySet<string> = new Set(['better-sqlite3', 'pg', 'mysql2']);
 
 /**
  * The SQL text of the driver's hot statements (the webhook inbox, records and outbox), built once per
  * driver instance and then reused: tables with their prefix, identifiers quoted as knex quotes them
- * for the dialect, values as `?` placeholders. Run with {@link runSql} (through `knex.raw`, so
- * knex's `query` event still fires and a transaction's `raw` runs in the transaction). This spares
- * the query builder's work (identifier quoting, compiling, bindings) on every call; the statements
- * are the ones the builder produces.
+ * for the dialect, values as `?` placeholders. Run them with {@link HotSql.run}: on the connection of
+ * the knex or transaction given (better-sqlite3 and pg straight on it, MySQL through `knex.raw`),
+ * with knex's `query` events. This spares the query builder's work (identifier quoting, compiling,
+ * bindings) on every call; the statements are the ones the builder produces.
  *
  * @example
  * ```ts
  * const sql = HotSql.for(knex, 'pg', 'payable_schema_version');
- * if (sql) await runSql(knex, 'pg', sql.select('payable_payments', ['id', 'tenant_key'], false), [id, '']);
+ * if (sql) await sql.run(knex, sql.select('payable_payments', ['id', 'tenant_key'], false), [id, '']);
  * ```
  */
 export class HotSql {
@@ -63,12 +63,13 @@ export class HotSql {
   /** Statements built so far, by table (a handful each: one per statement shape the driver uses). */
   readonly #built = new Map<string, Built[]>();
   /**
-   * The prepared-statement name of each statement PostgreSQL may keep parsed and planned per
-   * connection: the inserts and updates, whose result shape no additive migration changes (a
-   * prepared `select *` would fail with "cached plan must not change result type" once a column is
-   * added). Empty unless prepared statements are on.
+   * On PostgreSQL, each statement as the `pg` client gets it, by SQL text: with `$n` placeholders,
+   * and a prepared-statement name for those PostgreSQL may keep parsed and planned per connection
+   * (the inserts and updates, whose result shape no additive migration changes; a prepared `select
+   * *` would fail with "cached plan must not change result type" once a column is added). Named
+   * only when prepared statements are on.
    */
-  readonly #names = new Map<string, string>();
+  readonly #pg = new Map<string, PgStatement>();
   readonly #prepared: boolean;
 
   private constructor(dialect: KnexDialect, schemaVersionTable: string, prepared: boolean) {
@@ -103,7 +104,7 @@ export class HotSql {
   }
 
   /**
-   * Run one of this object's statements (see {@link runSql}); on PostgreSQL an insert or update
+   * Run one of this object's statements on `db`'s connection; on PostgreSQL an insert or update
    * runs as a named prepared statement unless prepared statements are off.
    *
    * @example
@@ -112,13 +113,27 @@ export class HotSql {
    * ```
    */
   run(db: Db, text: string, bindings: readonly unknown[]): Promise<SqlResult> {
-    return runSql(db, this.#dialect, text, bindings, this.#names.get(text));
+    return runSql(db, this.#dialect, text, bindings, this.#dialect === 'pg' ? this.#pgStatement(text) : null);
   }
 
-  /** Give `sql` a prepared-statement name (a digest of its text: one name per text, on every connection). */
+  /** `sql` as the `pg` client gets it (built once per text). */
+  #pgStatement(sql: string): PgStatement {
+    let statement = this.#pg.get(sql);
+    if (statement === undefined) {
+      let n = 0;
+      // As knex's pg client numbers placeholders: a `?` escaped with a backslash stays a `?`.
+      const text = sql.replace(/(\\*)(\?)/g, (_match, escapes: string) => (escapes.length % 2 ? '?' : `$${++n}`));
+      statement = { text };
+      this.#pg.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Give `sql` a prepared-statement name on PostgreSQL (a digest of its text: one name per text, on every connection). */
   #stable(sql: string): string {
-    if (this.#prepared && !this.#names.has(sql)) {
-      this.#names.set(sql, `payable_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`);
+    if (this.#prepared) {
+      const statement = this.#pgStatement(sql);
+      statement.name ??= `payable_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
     }
     return sql;
   }
@@ -242,7 +257,7 @@ export class HotSql {
    *
    * @example
    * ```ts
-   * await runSql(db, dialect, sql.claimEvent(table), ['processing', owner, until, now, id, 'pending', 'processing', now]);
+   * await sql.run(db, sql.claimEvent(table), ['processing', owner, until, now, id, 'pending', 'processing', now]);
    * ```
    */
   claimEvent(table: string): string {
@@ -263,7 +278,7 @@ export class HotSql {
  *
  * @example
  * ```ts
- * if (sql && bindable(values)) await runSql(db, dialect, text, values);
+ * if (sql && bindable(values)) await sql.run(db, text, values);
  * ```
  */
 export function bindable(values: readonly unknown[]): boolean {
@@ -305,6 +320,12 @@ interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
 }
 
+/** A statement as the `pg` client gets it: `$n` placeholders, and its prepared-statement name if it has one. */
+interface PgStatement {
+  readonly text: string;
+  name?: string;
+}
+
 /** The part of a `pg` client the driver uses. */
 interface PgConnection {
   query(config: {
@@ -317,17 +338,10 @@ interface PgConnection {
 /** Prepared statements of each better-sqlite3 connection, by SQL text (a handful per table). */
 const prepared = new WeakMap<object, Map<string, SqliteStatement>>();
 
-/** `?` placeholders turned into PostgreSQL's `$1, $2, …`, by SQL text, as knex's pg client turns them. */
-const positional = new Map<string, string>();
-
-function pgText(sql: string): string {
-  let text = positional.get(sql);
-  if (text === undefined) {
-    let n = 0;
-    text = sql.replace(/(\\*)(\?)/g, (_match, escapes: string) => (escapes.length % 2 ? '?' : `$${++n}`));
-    positional.set(sql, text);
-  }
-  return text;
+/** What pg answers, read as a {@link SqlResult}. */
+function pgResult(result: { rows?: Row[]; rowCount?: number | null }): SqlResult {
+  const rows = result.rows ?? [];
+  return { rows, count: result.rowCount ?? rows.length };
 }
 
 /** A binding as knex's better-sqlite3 client passes it: Dates as epoch milliseconds, booleans as 0/1. */
@@ -354,30 +368,30 @@ function sqliteStatement(connection: SqliteConnection, sql: string): SqliteState
 /**
  * Run one of the driver's own statements straight on a connection of `db`'s pool (or on its
  * transaction's connection), as knex's client would run it, without knex's per-query machinery:
- * better-sqlite3 statements are prepared once per connection and reused; pg gets the statement
- * with `$n` placeholders, as the prepared statement `name` when one is given (parsed and planned
- * once per connection). knex's `query` and `query-error` events still fire. `null` for other clients.
+ * better-sqlite3 statements are prepared once per connection and reused; pg gets `pg` (the statement
+ * with `$n` placeholders, as a prepared statement when it is named: parsed and planned once per
+ * connection). knex's `query` and `query-error` events still fire. `null` for other clients.
  */
 async function runDirect(
   db: Db,
   sql: string,
   bindings: readonly unknown[],
-  name: string | undefined,
+  pg: PgStatement | null,
 ): Promise<SqlResult | null> {
   const client = (db as unknown as { client: DirectClient }).client;
   const driver = client.driverName;
-  if (driver !== 'better-sqlite3' && driver !== 'pg') return null;
+  if (driver !== 'better-sqlite3' && (driver !== 'pg' || pg === null)) return null;
   const connection = await client.acquireConnection();
   const query = { method: 'raw', sql, bindings, options: {} };
   try {
     client.emit('query', query);
-    if (driver === 'pg') {
-      const text = pgText(sql);
-      const { rows, rowCount } = await (connection as PgConnection).query(
-        name === undefined ? { text, values: bindings } : { text, values: bindings, name },
+    if (pg !== null) {
+      const { text, name } = pg;
+      return pgResult(
+        await (connection as PgConnection).query(
+          name === undefined ? { text, values: bindings } : { text, values: bindings, name },
+        ),
       );
-      const returned = rows ?? [];
-      return { rows: returned, count: rowCount ?? returned.length };
     }
     const statement = sqliteStatement(connection as SqliteConnection, sql);
     const values = bindings.map(sqliteBinding);
@@ -395,30 +409,22 @@ async function runDirect(
 }
 
 /**
- * Run `sql` with `bindings` through `db.raw` (a knex instance or transaction) and read the answer
- * the same way on every client: pg answers `{ rows, rowCount }`, better-sqlite3 an array of rows
- * (a `SELECT` or a write with `RETURNING`) or `{ changes }`, mysql2 `[rows or { affectedRows }, fields]`.
- *
- * @example
- * ```ts
- * const { rows } = await runSql(trx, 'sqlite', sql.select(table, ['id'], false), [id]);
- * ```
+ * Run `sql` with `bindings` on `db` (a knex instance or transaction): straight on its connection
+ * for better-sqlite3 and pg (`runDirect`), through `db.raw` otherwise, and read the answer the same
+ * way on every client: pg answers `{ rows, rowCount }`, better-sqlite3 an array of rows (a `SELECT`
+ * or a write with `RETURNING`) or `{ changes }`, mysql2 `[rows or { affectedRows }, fields]`.
  */
-export async function runSql(
+async function runSql(
   db: Db,
   dialect: KnexDialect,
   sql: string,
   bindings: readonly unknown[],
-  name?: string,
+  pg: PgStatement | null,
 ): Promise<SqlResult> {
-  const direct = await runDirect(db, sql, bindings, name);
+  const direct = await runDirect(db, sql, bindings, pg);
   if (direct) return direct;
   const result: unknown = await db.raw(sql, bindings as readonly Knex.RawBinding[]);
-  if (dialect === 'pg') {
-    const { rows, rowCount } = result as { rows?: Row[]; rowCount?: number | null };
-    const returned = rows ?? [];
-    return { rows: returned, count: rowCount ?? returned.length };
-  }
+  if (dialect === 'pg') return pgResult(result as { rows?: Row[]; rowCount?: number | null });
   const answer = dialect === 'mysql' ? (result as unknown[])[0] : result;
   if (Array.isArray(answer)) return { rows: answer as Row[], count: answer.length };
   const counts = answer as { changes?: unknown; affectedRows?: unknown } | undefined;
