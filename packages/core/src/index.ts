@@ -93,6 +93,7 @@ export type {
 } from './records/types.js';
 export { MemoryStorageDriver } from './storage/memory-storage.js';
 export type {
+  ClaimOptions,
   DeliveryPatch,
   DeliveryQuery,
   DeliveryStatus,

@@ -4,6 +4,7 @@ import {
   StorageUnavailableError,
   SystemClock,
   type AnyRecord,
+  type ClaimOptions,
   type Clock,
   type DeliveryPatch,
   type DeliveryQuery,
@@ -646,30 +647,28 @@ export class KnexStorageDriver implements StorageDriver {
   /**
    * Move an event to `processing` for `lease.owner` (attempts + 1) when it is `pending`, or
    * `processing` with an expired lease: one conditional `UPDATE`, so of concurrent claimers exactly
-   * one wins. Returns the claimed event, or `null`.
+   * one wins. With `{ processed: true }` the same `UPDATE` marks it processed instead (for a
+   * transaction doing the event's work). Returns the claimed event, or `null`.
    */
-  async claimWebhookEvent(id: string, lease: Lease): Promise<StoredWebhookEvent | null> {
+  async claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): Promise<StoredWebhookEvent | null> {
     const now = toMs(lease.now);
-    const patch = {
-      status: 'processing',
-      locked_by: lease.owner,
-      locked_until: toMs(lease.until),
-      updated_at: now,
-    };
+    const processed = options?.processed === true;
+    const patch: Row = processed
+      ? {
+          status: 'processed',
+          locked_by: null,
+          locked_until: null,
+          updated_at: now,
+          processed_at: now,
+          last_error: null,
+        }
+      : { status: 'processing', locked_by: lease.owner, locked_until: toMs(lease.until), updated_at: now };
     const table = this.#tables.webhookEvents;
     const sql = this.#shared.sql;
-    const bindings = [
-      patch.status,
-      patch.locked_by,
-      patch.locked_until,
-      patch.updated_at,
-      id,
-      'pending',
-      'processing',
-      now,
-    ];
+    // The patch's values in the claim statement's order (see `HotSql.claimEvent`), then the condition's.
+    const bindings = [...Object.values(patch), id, 'pending', 'processing', now];
     if (sql && bindable(bindings)) {
-      const claim = sql.claimEvent(table);
+      const claim = sql.claimEvent(table, processed);
       return this.#run(async (db) => {
         if (this.#dialect !== 'mysql') {
           const { rows } = await sql.run(db, claim, bindings);

@@ -5,6 +5,7 @@ import type {
   DeliveryQuery,
   EndpointPatch,
   EndpointQuery,
+  ClaimOptions,
   Lease,
   OutboxPatch,
   ProviderRef,
@@ -359,7 +360,7 @@ class MemoryEngine {
     return event ? copy(event) : null;
   }
 
-  claimWebhookEvent(id: string, lease: Lease): StoredWebhookEvent | null {
+  claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): StoredWebhookEvent | null {
     const event = this.#events.get(id);
     if (!event) return null;
     const now = lease.now.getTime();
@@ -367,14 +368,25 @@ class MemoryEngine {
       event.status === 'pending' ||
       (event.status === 'processing' && (event.lockedUntil === null || event.lockedUntil.getTime() <= now));
     if (!claimable) return null;
-    const claimed: StoredWebhookEvent = {
-      ...event,
-      status: 'processing',
-      attempts: event.attempts + 1,
-      lockedBy: lease.owner,
-      lockedUntil: copy(lease.until),
-      updatedAt: copy(lease.now),
-    };
+    const claimed: StoredWebhookEvent = options?.processed
+      ? {
+          ...event,
+          status: 'processed',
+          attempts: event.attempts + 1,
+          lastError: null,
+          lockedBy: null,
+          lockedUntil: null,
+          processedAt: copy(lease.now),
+          updatedAt: copy(lease.now),
+        }
+      : {
+          ...event,
+          status: 'processing',
+          attempts: event.attempts + 1,
+          lockedBy: lease.owner,
+          lockedUntil: copy(lease.until),
+          updatedAt: copy(lease.now),
+        };
     this.#put(this.#events, id, claimed);
     return copy(claimed);
   }
@@ -766,8 +778,8 @@ abstract class MemorySession implements StorageSession {
     return this.run(() => this.engine.getWebhookEvent(id));
   }
 
-  claimWebhookEvent(id: string, lease: Lease): Promise<StoredWebhookEvent | null> {
-    return this.run(() => this.engine.claimWebhookEvent(id, lease));
+  claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): Promise<StoredWebhookEvent | null> {
+    return this.run(() => this.engine.claimWebhookEvent(id, lease, options));
   }
 
   updateWebhookEvent(id: string, patch: WebhookEventPatch, options?: { owner?: string }): Promise<boolean> {

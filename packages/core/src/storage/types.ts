@@ -270,6 +270,22 @@ export interface Lease {
 }
 
 /**
+ * Options of `claimWebhookEvent`.
+ *
+ * @example
+ * ```ts
+ * await storage.transaction(async (tx) => {
+ *   const event = await tx.claimWebhookEvent(id, lease, { processed: true });
+ *   if (event) await apply(tx, event); // a throw rolls the claim back too
+ * });
+ * ```
+ */
+export interface ClaimOptions {
+  /** Mark the event `processed` in the claim itself (see `claimWebhookEvent`). Default `false`. */
+  processed?: boolean;
+}
+
+/**
  * The operations of the storage port. Every write that deduplicates does it with a unique key in
  * the store (never read-then-write); every claim is atomic across processes.
  */
@@ -305,8 +321,13 @@ export interface StorageSession {
   /**
    * Atomically move an event to `processing` for `lease.owner` (attempts + 1) when it is `pending`,
    * or `processing` with an expired lease. Returns the claimed event, or `null`.
+   *
+   * With `{ processed: true }` the claim marks the event `processed` at once instead (attempts + 1,
+   * `processedAt` and `updatedAt` = `lease.now`, no lease, no `lastError`), in the same statement.
+   * It is meant for a transaction that does the event's work: the claim's row lock keeps other
+   * claimers out until the commit, and a rollback undoes the claim with the work.
    */
-  claimWebhookEvent(id: string, lease: Lease): Promise<StoredWebhookEvent | null>;
+  claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): Promise<StoredWebhookEvent | null>;
   /** Update an event; with `owner`, only while that owner holds it. Returns whether a row changed. */
   updateWebhookEvent(id: string, patch: WebhookEventPatch, options?: { owner?: string }): Promise<boolean>;
   /** Oldest first. */

@@ -472,8 +472,9 @@ export class WebhookInbox implements WebhooksApi {
 
   /**
    * The worker's fast path when no handlers run: claim, apply and mark processed in one
-   * transaction (one commit instead of two). The claim's row lock keeps other workers out until the
-   * commit, when they see the event processed. Answers `false` when the slow path must run: the
+   * transaction (one commit instead of two; the claim itself marks the event processed, so no
+   * statement follows the work). The claim's row lock keeps other workers out until the commit,
+   * when they see the event processed. Answers `false` when the slow path must run: the
    * event needs a re-fetch from the provider (no network call inside a transaction), or the apply
    * failed (rolled back, claim included; the slow path claims again and records the failure).
    */
@@ -483,16 +484,16 @@ export class WebhookInbox implements WebhooksApi {
     try {
       claimed = await storage.transaction(async (tx) => {
         const now = this.ctx.clock.now();
-        const row = await tx.claimWebhookEvent(eventId, {
-          owner,
-          now,
-          until: new Date(now.getTime() + this.settings.leaseMs),
-        });
+        // Claimed and marked processed in one statement: the rollback of a failed apply undoes both.
+        const row = await tx.claimWebhookEvent(
+          eventId,
+          { owner, now, until: new Date(now.getTime() + this.settings.leaseMs) },
+          { processed: true },
+        );
         if (!row) return null;
         const event = reviveDates(JSON.parse(this.open(row.normalized, row.id, 'normalized')) as NormalizedEvent);
         if (this.needsRefetch(row.provider, event)) throw SLOW_PATH;
         if (event.object) await this.applyIn(tx, row, event.object);
-        await tx.updateWebhookEvent(row.id, this.processedPatch(), { owner });
         return row;
       });
     } catch (error) {

@@ -158,6 +158,52 @@ export function inboxTests(test: DefineTest): void {
     expect(await storage.getWebhookEvent(failed.id)).toEqual(failed);
   });
 
+  test('claimWebhookEvent { processed } – marks a pending event processed in the claim: attempts + 1, no lease, no error', async (storage) => {
+    const event = makeWebhookEvent({ attempts: 1, lastError: 'earlier failure' });
+    await storage.insertWebhookEvent(event);
+    const claimed = must(
+      await storage.claimWebhookEvent(event.id, lease('worker-1', 5, 30), { processed: true }),
+      'the claimed event',
+    );
+    expect(claimed).toMatchObject({
+      id: event.id,
+      status: 'processed',
+      attempts: 2,
+      lastError: null,
+      lockedBy: null,
+      lockedUntil: null,
+    });
+    expect(claimed.processedAt).toEqual(fixtureTime(5));
+    expect(claimed.updatedAt).toEqual(fixtureTime(5));
+    expect(await storage.getWebhookEvent(event.id)).toEqual(claimed);
+    expect(await storage.claimWebhookEvent(event.id, lease('worker-2', 100))).toBeNull();
+    expect(await storage.claimWebhookEvent(event.id, lease('worker-2', 100), { processed: true })).toBeNull();
+    expect(await storage.countWebhookEvents()).toEqual({ pending: 0, processing: 0, processed: 1, failed: 0 });
+  });
+
+  test('claimWebhookEvent { processed } – only a claimable event: not one under a live lease, yes once it expired', async (storage) => {
+    const event = makeWebhookEvent();
+    await storage.insertWebhookEvent(event);
+    must(await storage.claimWebhookEvent(event.id, lease('worker-1', 0, 30)), 'the first claim');
+    expect(await storage.claimWebhookEvent(event.id, lease('worker-2', 10), { processed: true })).toBeNull();
+    expect(await storage.getWebhookEvent(event.id)).toMatchObject({ status: 'processing', lockedBy: 'worker-1' });
+    const late = must(
+      await storage.claimWebhookEvent(event.id, lease('worker-2', 31), { processed: true }),
+      'the claim after the lease expired',
+    );
+    expect(late).toMatchObject({ status: 'processed', attempts: 2, lockedBy: null });
+  });
+
+  test('claimWebhookEvent { processed } – of 10 concurrent claimers exactly one wins', async (storage) => {
+    const event = makeWebhookEvent();
+    await storage.insertWebhookEvent(event);
+    const results = await concurrently(10, (i) =>
+      storage.claimWebhookEvent(event.id, lease(`worker-${i}`, 0), { processed: i % 2 === 0 }),
+    );
+    expect(results.filter((result) => result !== null)).toHaveLength(1);
+    expect(must(await storage.getWebhookEvent(event.id), 'the stored event').attempts).toBe(1);
+  });
+
   test('claimWebhookEvent – returns null for an unknown id', async (storage) => {
     expect(await storage.claimWebhookEvent(newId('evt'), lease('worker-1', 0))).toBeNull();
   });

@@ -80,6 +80,25 @@ export function transactionTests(test: DefineTest): void {
     expect(await storage.getOutboxMessage(message.id)).toEqual(message);
   });
 
+  test('transaction – a claim that marked the event processed is undone with the rest of the work', async (storage) => {
+    const event = makeWebhookEvent();
+    await storage.insertWebhookEvent(event);
+    const boom = new Error('apply failed');
+    await expect(
+      storage.transaction(async (tx) => {
+        must(await tx.claimWebhookEvent(event.id, lease('worker-1', 0), { processed: true }), 'the claim');
+        await tx.appendOutbox([makeOutboxMessage()]);
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await storage.getWebhookEvent(event.id)).toEqual(event);
+    const claimed = await storage.transaction(async (tx) =>
+      tx.claimWebhookEvent(event.id, lease('worker-2', 1), { processed: true }),
+    );
+    expect(claimed).toMatchObject({ status: 'processed', attempts: 1 });
+    expect(await storage.getWebhookEvent(event.id)).toEqual(claimed);
+  });
+
   test('transaction – a rollback also restores deleted rows', async (storage) => {
     const key = makeIdempotencyKey({ expiresAt: fixtureTime(-1) });
     const other = makeIdempotencyKey();
