@@ -148,10 +148,10 @@ export function pgApplyAndMark(pool: Pool, prefix: string) {
 }
 
 /**
- * SQLite + inline processing (what Payable does with the SyncQueueDriver): verify, then in one
- * transaction INSERT the event (deduplicated), upsert the payment, mark the event processed.
+ * The hand-written route's SQLite work in one better-sqlite3 transaction: insert the event (its
+ * dedupe key decides), upsert the payment, mark the event processed. Creates the tables first.
  */
-export function sqliteReceiver(db: Database.Database, secret: string) {
+export function sqliteStore(db: Database.Database): (event: ParsedEvent, payload: string) => boolean {
   db.exec(`CREATE TABLE IF NOT EXISTS events (
     id integer PRIMARY KEY AUTOINCREMENT,
     provider text NOT NULL,
@@ -185,13 +185,21 @@ export function sqliteReceiver(db: Database.Database, secret: string) {
      WHERE payments.status <> 'succeeded'`,
   );
   const mark = db.prepare(`UPDATE events SET status = 'processed', processed_at = CURRENT_TIMESTAMP WHERE id = ?`);
-  const store = db.transaction((event: ParsedEvent, payload: string): boolean => {
+  return db.transaction((event: ParsedEvent, payload: string): boolean => {
     const row = insert.get(event.id, event.type, payload) as { id: number } | undefined;
     if (!row) return false;
     upsert.run(event.data.id, event.data.status ?? 'pending', event.data.amount ?? 0, event.data.currency ?? 'USD');
     mark.run(row.id);
     return true;
   });
+}
+
+/**
+ * SQLite + inline processing (what Payable does with the SyncQueueDriver): verify, then in one
+ * transaction INSERT the event (deduplicated), upsert the payment, mark the event processed.
+ */
+export function sqliteReceiver(db: Database.Database, secret: string) {
+  const store = sqliteStore(db);
   return async function receive(rawBody: Buffer, headers: Record<string, string | string[] | undefined>) {
     const event = verifyAndParse(rawBody, headers['x-fake-signature'], secret);
     const inserted = store(event, rawBody.toString('utf8'));

@@ -3,13 +3,15 @@
  * (the `webhook.process` job), through knex's `query` event: round trips, and commits (write
  * statements outside a transaction plus transactions; each commit waits for the WAL flush).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPayable, type JobHandler, type JsonValue, type QueueDriver } from '@payable/core';
 import { KnexStorageDriver, migrate } from '@payable/storage-knex';
 import { FakeProvider } from '@payable/testing';
+import Database from 'better-sqlite3';
 import knex from 'knex';
+import { type ParsedEvent, sqliteStore } from './baseline-inbox.js';
 import { makeDeliveries } from './events.js';
 import { dropPgTables, PG_URL, uniqueTag, WEBHOOK_SECRET } from './shared.js';
 
@@ -137,6 +139,93 @@ export async function countSqliteInlineStatements(events = 20): Promise<Statemen
     return classify(statements, events, 'payable_');
   } finally {
     await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Time SQLite spends on one webhook's statements, measured apart from everything else. */
+export interface SqliteEngineTime {
+  events: number;
+  /** Payable's statements (captured from 16 concurrent inline receives, group commits included), replayed. */
+  payableUs: number;
+  /** Transactions (COMMITs) in Payable's replay. */
+  payableCommits: number;
+  /** The hand-written route's better-sqlite3 transaction (insert, upsert, mark processed), one per event. */
+  handWrittenUs: number;
+}
+
+/**
+ * How long SQLite itself takes per webhook on the adapter benchmark's SQLite stack, on both sides,
+ * with no HTTP, framework, knex or Payable code around it: Payable's statements (receives with 16
+ * in flight, as the HTTP load has, so its group commits are in the capture) are replayed with
+ * better-sqlite3 on a fresh migrated file, each statement prepared once; the hand-written route's
+ * transaction runs on its own fresh file. Both in WAL mode, `synchronous` left at SQLite's FULL.
+ */
+export async function sqliteEngineTime(events = 2000): Promise<SqliteEngineTime> {
+  const dir = mkdtempSync(join(tmpdir(), 'payable-bench-'));
+  const file = (name: string): string => join(dir, name);
+  try {
+    const schema = knex({
+      client: 'better-sqlite3',
+      connection: { filename: file('empty.db') },
+      useNullAsDefault: true,
+    });
+    await migrate(schema);
+    await schema.destroy();
+    copyFileSync(file('empty.db'), file('replay.db'));
+    const db = knex({ client: 'better-sqlite3', connection: { filename: file('capture.db') }, useNullAsDefault: true });
+    await migrate(db);
+    const payable = createPayable({
+      providers: { fake: new FakeProvider({ secret: WEBHOOK_SECRET }) },
+      storage: new KnexStorageDriver(db, undefined, { destroyOnClose: false }),
+      webhooks: { sweepIntervalMs: 0 },
+    });
+    const deliveries = makeDeliveries(events, uniqueTag('sqlengine'));
+    const captured: { sql: string; bindings: readonly unknown[] }[] = [];
+    db.on('query', (q: { sql: string; bindings?: readonly unknown[] }) =>
+      captured.push({ sql: q.sql, bindings: q.bindings ?? [] }),
+    );
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < deliveries.length) {
+          const d = deliveries[next++] as (typeof deliveries)[number];
+          await payable.webhooks.receive({ provider: 'fake', rawBody: d.rawBody, headers: d.headers });
+        }
+      }),
+    );
+    await payable.close();
+    await db.destroy();
+
+    const replay = new Database(file('replay.db'));
+    const prepared = new Map<string, Database.Statement>();
+    const binding = (v: unknown): unknown => (v instanceof Date ? v.valueOf() : typeof v === 'boolean' ? Number(v) : v);
+    let commits = 0;
+    const started = performance.now();
+    for (const { sql, bindings } of captured) {
+      let statement = prepared.get(sql);
+      if (statement === undefined) {
+        statement = replay.prepare(sql);
+        prepared.set(sql, statement);
+      }
+      const values = bindings.map(binding);
+      if (statement.reader) statement.all(values);
+      else statement.run(values);
+      if (/^commit/i.test(sql.trim())) commits += 1;
+    }
+    const payableUs = ((performance.now() - started) * 1000) / events;
+    replay.close();
+
+    const hand = new Database(file('hand.db'));
+    hand.pragma('journal_mode = WAL');
+    const store = sqliteStore(hand);
+    const parsed = deliveries.map((d) => ({ event: JSON.parse(d.rawBody) as ParsedEvent, payload: d.rawBody }));
+    const begun = performance.now();
+    for (const { event, payload } of parsed) store(event, payload);
+    const handWrittenUs = ((performance.now() - begun) * 1000) / events;
+    hand.close();
+    return { events, payableUs, payableCommits: commits, handWrittenUs };
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -26,7 +26,7 @@ import { type AdapterResult, runAdapterScenario } from './adapters.js';
 import { combineInbox, type InboxOptions, type InboxResult, type InboxSide } from './inbox.js';
 import { runL402 } from './l402.js';
 import { summarise } from './profile-summary.js';
-import { countPayableStatements, countSqliteInlineStatements } from './query-count.js';
+import { countPayableStatements, countSqliteInlineStatements, sqliteEngineTime } from './query-count.js';
 import { type BenchRun, type InboxEntry, latestRuns, renderReport } from './report.js';
 import { dropPgTables, exited, forkBench, nextMessage, PG_URL, REDIS_URL } from './shared.js';
 
@@ -220,7 +220,11 @@ if (only === undefined || only === 'inbox') {
     { events: Math.ceil(Math.min(settings.events, 3000) / 2), workers: 0 },
     'receive-only',
   );
-  run.statements = { ...(await countPayableStatements()), sqliteInline: await countSqliteInlineStatements() };
+  run.statements = {
+    ...(await countPayableStatements()),
+    sqliteInline: await countSqliteInlineStatements(),
+    sqliteEngine: await sqliteEngineTime(),
+  };
   if (settings.profile) {
     const events = Math.min(1000, settings.events);
     const profiles: NonNullable<BenchRun['profiles']> = { events, sides: {} };

@@ -33,6 +33,8 @@ declare module 'pg' {
 declare module 'better-sqlite3' {
   namespace Database {
     interface Statement {
+      /** Whether the statement returns rows (a SELECT, or a write with RETURNING). */
+      readonly reader: boolean;
       run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
       get(...params: unknown[]): unknown;
       all(...params: unknown[]): unknown[];
@@ -40,6 +42,7 @@ declare module 'better-sqlite3' {
     interface Database {
       prepare(sql: string): Statement;
       exec(sql: string): this;
+      pragma(source: string): unknown;
       transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
       close(): void;
     }
