@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
 
-/** A transaction waiting to run in a group, and how to answer its caller. */
+/** A transaction (or a single write) waiting to run in a group, and how to answer its caller. */
 interface Member {
   readonly fn: (trx: Knex.Transaction) => Promise<unknown>;
+  /** A single write: when it is alone, it runs by itself, in autocommit, with no transaction around it. */
+  readonly alone: ((db: Knex) => Promise<unknown>) | null;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** When it was queued (`performance.now()`), for the wait timeout. */
@@ -13,6 +15,8 @@ interface Member {
 export interface GroupCommitOptions {
   /** Runs `body` in a new database transaction (taking the write lock first) and commits it. */
   readonly open: (body: (trx: Knex.Transaction) => Promise<void>) => Promise<void>;
+  /** Runs a single write that is alone in its group without a transaction (autocommit). */
+  readonly autocommit: (write: (db: Knex) => Promise<unknown>) => Promise<unknown>;
   /** Runs one savepoint statement (`savepoint`, `release`, `rollback to`) on the transaction. */
   readonly statement: (trx: Knex.Transaction, sql: string) => Promise<void>;
   /** The most transactions one commit carries; the rest wait for the next group. */
@@ -43,7 +47,9 @@ class FirstMemberFailed {
  * first of a group by rolling the transaction back, the others by rolling back to a savepoint
  * taken before them) and its caller gets its error at once, while the others go on; a failed
  * BEGIN, savepoint statement or COMMIT fails every caller of the group (none of their work is
- * stored). What it saves is a COMMIT, with its WAL write, and a knex transaction per caller.
+ * stored). Writes made outside transactions join the groups too (`write`), each as a member of
+ * one statement; a write alone in its group runs by itself in autocommit. What it saves is a
+ * COMMIT, with its WAL write and fsync, and a knex transaction per caller.
  */
 export class GroupCommit {
   readonly #options: GroupCommitOptions;
@@ -58,8 +64,27 @@ export class GroupCommit {
 
   /** Runs `fn` in the next group's transaction; resolves with its result once that group committed. */
   run<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.#enqueue(fn, null);
+  }
+
+  /**
+   * Runs one write statement (or a write of the driver's own, e.g. an insert-or-read) as a member of
+   * the next group, so that concurrent writes outside transactions share a COMMIT too. Alone, it
+   * runs by itself in autocommit, as it would without group commit.
+   */
+  write<T>(write: (db: Knex | Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.#enqueue(write, write);
+  }
+
+  #enqueue<T>(fn: (trx: Knex.Transaction) => Promise<T>, alone: ((db: Knex) => Promise<T>) | null): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, queuedAt: performance.now() });
+      this.#queue.push({
+        fn,
+        alone,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        queuedAt: performance.now(),
+      });
       if (this.#running || this.#scheduled) return;
       // Start when this turn of the event loop has run its callbacks, so the requests read in it join.
       this.#scheduled = true;
@@ -73,6 +98,18 @@ export class GroupCommit {
   /** Opens a transaction, runs queued members in it until the queue is empty or the group full, commits. */
   async #drain(): Promise<void> {
     this.#running = true;
+    const lone = this.#queue.length === 1 ? (this.#queue[0] as Member) : null;
+    if (lone?.alone) {
+      this.#queue.shift();
+      try {
+        lone.resolve(await this.#options.autocommit(lone.alone));
+      } catch (error) {
+        lone.reject(error);
+      }
+      this.#running = false;
+      if (this.#queue.length > 0) void this.#drain();
+      return;
+    }
     this.#arm();
     const { open, statement, maxMembers, storeError } = this.#options;
     const done: { member: Member; value: unknown }[] = [];

@@ -183,6 +183,7 @@ function groupCommitFor(knex: Knex, lockTable: string, sql: HotSql | null, name:
         await takeWriteLock(trx, 'sqlite', lockTable, sql);
         await body(trx);
       }),
+    autocommit: (write) => write(knex),
     statement: async (trx, text) => {
       if (sql) await sql.run(trx, text, []);
       else await trx.raw(text);
@@ -293,6 +294,22 @@ export class KnexStorageDriver implements StorageDriver {
     this.#assertUsable();
     try {
       return await op(this.#db);
+    } catch (error) {
+      throw toStorageError(error, this.name);
+    }
+  }
+
+  /**
+   * Runs one write outside a transaction like `#run`. On SQLite with group commit it joins the next
+   * group (see `GroupCommit.write`), so concurrent writes share one COMMIT and its fsync; alone, it
+   * runs in autocommit as before. Inside a transaction it is `#run`.
+   */
+  async #write<T>(op: (db: Db) => Promise<T>): Promise<T> {
+    const group = this.#trx ? null : this.#shared.group;
+    if (group === null) return this.#run(op);
+    this.#assertUsable();
+    try {
+      return await group.write(op);
     } catch (error) {
       throw toStorageError(error, this.name);
     }
@@ -510,7 +527,7 @@ export class KnexStorageDriver implements StorageDriver {
   ): Promise<{ inserted: boolean; record: RecordByKind[K] }> {
     const row = recordToRow(record);
     const table = this.#tables.records[kind];
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       if (
         await insertUnique(db, this.#dialect, table, row, ['tenant_key', 'provider', 'provider_id'], this.#shared.sql)
       ) {
@@ -564,7 +581,7 @@ export class KnexStorageDriver implements StorageDriver {
    */
   async updateRecord<K extends RecordKind>(kind: K, record: RecordByKind[K]): Promise<boolean> {
     const { id, tenant_key: key, ...columns } = recordToRow(record);
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       try {
         return (await this.#updateWhere(db, this.#tables.records[kind], columns, { id, tenant_key: key })) > 0;
       } catch (error) {
@@ -616,7 +633,7 @@ export class KnexStorageDriver implements StorageDriver {
   async insertWebhookEvent(event: StoredWebhookEvent): Promise<{ inserted: boolean; event: StoredWebhookEvent }> {
     const row = eventToRow(event);
     const table = this.#tables.webhookEvents;
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       const conflict = ['tenant_key', 'provider', 'provider_event_id'];
       if (await insertUnique(db, this.#dialect, table, row, conflict, this.#shared.sql)) {
         return { inserted: true, event: rowToEvent(row) };
@@ -633,7 +650,7 @@ export class KnexStorageDriver implements StorageDriver {
 
   /** The row with this primary key `id`, converted, or `null`. */
   #byId<T>(table: string, id: string, convert: (row: Row) => T): Promise<T | null> {
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       const rows: Row[] = await db(table).select('*').where('id', id);
       return rows[0] ? convert(rows[0]) : null;
     });
@@ -669,7 +686,7 @@ export class KnexStorageDriver implements StorageDriver {
     const bindings = [...Object.values(patch), id, 'pending', 'processing', now];
     if (sql && bindable(bindings)) {
       const claim = sql.claimEvent(table, processed);
-      return this.#run(async (db) => {
+      return this.#write(async (db) => {
         if (this.#dialect !== 'mysql') {
           const { rows } = await sql.run(db, claim, bindings);
           return rows[0] ? rowToEvent(rows[0]) : null;
@@ -695,7 +712,7 @@ export class KnexStorageDriver implements StorageDriver {
                 .andWhere((y) => y.whereNull('locked_until').orWhere('locked_until', '<=', now)),
             ),
         );
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       const set = { ...patch, attempts: db.raw('?? + 1', ['attempts']) };
       if (this.#dialect !== 'mysql') {
         const rows: Row[] = await claimable(db(table)).update(set).returning('*');
@@ -713,7 +730,7 @@ export class KnexStorageDriver implements StorageDriver {
   /** Update an event; with `owner`, only while that owner holds it. Whether a row matched. */
   async updateWebhookEvent(id: string, patch: WebhookEventPatch, options?: { owner?: string }): Promise<boolean> {
     const set = eventPatchToRow(patch);
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       if (Object.keys(set).length > 0) {
         const match: Row = options?.owner === undefined ? { id } : { id, locked_by: options.owner };
         return (await this.#updateWhere(db, this.#tables.webhookEvents, set, match)) > 0;
@@ -778,7 +795,7 @@ export class KnexStorageDriver implements StorageDriver {
     const now = toMs(lease.now);
     const until = toMs(lease.until);
     const table = this.#tables.locks;
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
         if (
           await insertUnique(
@@ -805,7 +822,7 @@ export class KnexStorageDriver implements StorageDriver {
 
   /** Release the named lock if `owner` holds it. */
   async releaseLock(name: string, owner: string): Promise<void> {
-    await this.#run(async (db) => {
+    await this.#write(async (db) => {
       await db(this.#tables.locks)
         .where({ name: lockKey(name), owner })
         .del();
@@ -829,7 +846,7 @@ export class KnexStorageDriver implements StorageDriver {
     const key = lockKey(name);
     const table = this.#tables.cursors;
     const updatedAt = toMs(this.clock.now());
-    await this.#run(async (db) => {
+    await this.#write(async (db) => {
       for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
         const changed = await db(table).where('name', key).update({ value, updated_at: updatedAt });
         if (num(changed) > 0) return;
@@ -846,7 +863,7 @@ export class KnexStorageDriver implements StorageDriver {
   /** Store a root key unless its `id` exists (the primary key decides); whether this call stored it. */
   async putL402RootKey(row: StoredL402RootKey): Promise<{ inserted: boolean }> {
     const values = l402RootKeyToRow(row);
-    return this.#run(async (db) => ({
+    return this.#write(async (db) => ({
       inserted: await insertUnique(db, this.#dialect, this.#tables.l402RootKeys, values, ['id']),
     }));
   }
@@ -858,19 +875,19 @@ export class KnexStorageDriver implements StorageDriver {
 
   /** Delete a root key (revocation); whether one was deleted. */
   async deleteL402RootKey(id: string): Promise<boolean> {
-    return this.#run(async (db) => num(await db(this.#tables.l402RootKeys).where('id', id).del()) > 0);
+    return this.#write(async (db) => num(await db(this.#tables.l402RootKeys).where('id', id).del()) > 0);
   }
 
   /** Delete root keys whose `expiresAt` is at or before `before`; how many were deleted. */
   async purgeL402RootKeys(before: Date): Promise<number> {
     const at = toMs(before);
-    return this.#run(async (db) => num(await db(this.#tables.l402RootKeys).where('expires_at', '<=', at).del()));
+    return this.#write(async (db) => num(await db(this.#tables.l402RootKeys).where('expires_at', '<=', at).del()));
   }
 
   /** Record a spent payment hash: the unique (tenant, payment hash) lets exactly one insert win. */
   async insertL402SpentToken(row: StoredL402SpentToken): Promise<{ inserted: boolean }> {
     const values = l402SpentToRow(row);
-    return this.#run(async (db) => ({
+    return this.#write(async (db) => ({
       inserted: await insertUnique(db, this.#dialect, this.#tables.l402SpentTokens, values, [
         'tenant_key',
         'payment_hash',
@@ -881,7 +898,7 @@ export class KnexStorageDriver implements StorageDriver {
   /** Delete spent hashes recorded at or before `before`; how many were deleted. */
   async purgeL402SpentTokens(before: Date): Promise<number> {
     const at = toMs(before);
-    return this.#run(async (db) => num(await db(this.#tables.l402SpentTokens).where('spent_at', '<=', at).del()));
+    return this.#write(async (db) => num(await db(this.#tables.l402SpentTokens).where('spent_at', '<=', at).del()));
   }
 
   // Idempotency -------------------------------------------------------------------------------
@@ -890,7 +907,7 @@ export class KnexStorageDriver implements StorageDriver {
   async insertIdempotencyKey(row: StoredIdempotencyKey): Promise<{ inserted: boolean; row: StoredIdempotencyKey }> {
     const values = idempotencyToRow(row);
     const table = this.#tables.idempotencyKeys;
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
         if (await insertUnique(db, this.#dialect, table, values, ['tenant_key', 'key'])) {
           return { inserted: true, row: rowToIdempotency(values) };
@@ -920,7 +937,7 @@ export class KnexStorageDriver implements StorageDriver {
     const set = idempotencyPatchToRow(patch);
     const expected = options?.expectLockedUntil;
     const expectedMs = expected === undefined || expected === null ? null : toMs(expected);
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       const where = (q: Knex.QueryBuilder): Knex.QueryBuilder => {
         q.where(keyColumns);
         if (expected === null) q.whereNull('locked_until');
@@ -935,7 +952,7 @@ export class KnexStorageDriver implements StorageDriver {
   /** Delete a key (no error when there is none). */
   async deleteIdempotencyKey(tenantId: string | null, key: string): Promise<void> {
     const keyColumns = { tenant_key: tenantKey(tenantId), key };
-    await this.#run(async (db) => {
+    await this.#write(async (db) => {
       await db(this.#tables.idempotencyKeys).where(keyColumns).del();
     });
   }
@@ -943,7 +960,7 @@ export class KnexStorageDriver implements StorageDriver {
   /** Delete keys whose `expiresAt` is at or before `before`; how many were deleted. */
   async purgeIdempotencyKeys(before: Date): Promise<number> {
     const at = toMs(before);
-    return this.#run(async (db) => num(await db(this.#tables.idempotencyKeys).where('expires_at', '<=', at).del()));
+    return this.#write(async (db) => num(await db(this.#tables.idempotencyKeys).where('expires_at', '<=', at).del()));
   }
 
   // Outbox ------------------------------------------------------------------------------------
@@ -958,7 +975,7 @@ export class KnexStorageDriver implements StorageDriver {
         throw new InternalError('An outbox message with this id already exists.', { context: { id: message.id } });
       ids.add(message.id);
     }
-    await this.#run(async (db) => {
+    await this.#write(async (db) => {
       const insert = async (target: Db): Promise<void> => {
         for (let i = 0; i < rows.length; i += INSERT_CHUNK)
           await this.#insertRows(target, this.#tables.outbox, rows.slice(i, i + INSERT_CHUNK));
@@ -1010,7 +1027,7 @@ export class KnexStorageDriver implements StorageDriver {
         )
         .orderBy('o.id', 'asc')
         .limit(size);
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       if (this.#dialect !== 'mysql') {
         const pick = candidates(db, 'o.id');
         if (this.#dialect === 'pg') pick.forUpdate().skipLocked();
@@ -1040,7 +1057,7 @@ export class KnexStorageDriver implements StorageDriver {
   /** Update a message; with `owner`, only while that owner holds it. Whether a row matched. */
   async updateOutbox(id: string, patch: OutboxPatch, options?: { owner?: string }): Promise<boolean> {
     const set = outboxPatchToRow(patch);
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       const where = (q: Knex.QueryBuilder): Knex.QueryBuilder => {
         q.where('id', id);
         if (options?.owner !== undefined) q.where('locked_by', options.owner);
@@ -1061,7 +1078,7 @@ export class KnexStorageDriver implements StorageDriver {
   /** Store a new endpoint (needs schema version 4); an id that already exists is an `InternalError`. */
   async insertEndpoint(row: StoredEndpoint): Promise<void> {
     const values = endpointToRow(row);
-    await this.#run(async (db) => {
+    await this.#write(async (db) => {
       try {
         await db(this.#tables.endpoints).insert(values);
       } catch (error) {
@@ -1105,7 +1122,7 @@ export class KnexStorageDriver implements StorageDriver {
   async updateEndpoint(id: string, patch: EndpointPatch): Promise<boolean> {
     const set = endpointPatchToRow(patch);
     const table = this.#tables.endpoints;
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       if (Object.keys(set).length === 0) return this.#exists(db, table, (q) => q.where('id', id));
       return num(await db(table).where('id', id).update(set)) > 0;
     });
@@ -1139,7 +1156,7 @@ export class KnexStorageDriver implements StorageDriver {
       (a, b) =>
         compareIds(String(a.endpoint_id), String(b.endpoint_id)) || compareIds(String(a.event_id), String(b.event_id)),
     );
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       if (values.length === 0) return 0;
       const insert = async (target: Db): Promise<number> => {
         let inserted = 0;
@@ -1226,7 +1243,7 @@ export class KnexStorageDriver implements StorageDriver {
           { column: 'id', order: 'asc' },
         ])
         .limit(size);
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       if (this.#dialect !== 'mysql') {
         const pick = due(db, 'id');
         if (this.#dialect === 'pg') pick.forUpdate().skipLocked();
@@ -1257,7 +1274,7 @@ export class KnexStorageDriver implements StorageDriver {
   async updateDelivery(id: string, patch: DeliveryPatch, options?: { owner?: string }): Promise<boolean> {
     const set = deliveryPatchToRow(patch);
     const table = this.#tables.deliveries;
-    return this.#run(async (db) => {
+    return this.#write(async (db) => {
       const where = (q: Knex.QueryBuilder): Knex.QueryBuilder => {
         q.where('id', id);
         if (options?.owner !== undefined) q.where('locked_by', options.owner);
@@ -1291,7 +1308,7 @@ export class KnexStorageDriver implements StorageDriver {
   /** Append one attempt to the delivery log; an id that already exists is an `InternalError`. */
   async appendDeliveryAttempt(row: StoredDeliveryAttempt): Promise<void> {
     const values = attemptToRow(row);
-    await this.#run(async (db) => {
+    await this.#write(async (db) => {
       try {
         await db(this.#tables.deliveryAttempts).insert(values);
       } catch (error) {

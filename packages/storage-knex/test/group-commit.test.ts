@@ -158,6 +158,45 @@ describe('KnexStorageDriver on SQLite: group commit', () => {
     );
   });
 
+  it('writes outside transactions made together share one COMMIT; each caller gets its own answer', async () => {
+    const { knex, storage, statements } = await setup();
+    const events = Array.from({ length: 10 }, () => makeWebhookEvent());
+    const payment = makePayment();
+    const [inserted, , ...results] = await Promise.all([
+      storage.insertRecord('payment', payment),
+      storage.appendOutbox([makeOutboxMessage()]),
+      ...events.map((event) => storage.insertWebhookEvent(event)),
+      // A duplicate of the first event, in the same group: the unique key still decides.
+      storage.insertWebhookEvent({ ...(events[0] as (typeof events)[number]), id: makeWebhookEvent().id }),
+    ]);
+    expect(inserted).toMatchObject({ inserted: true });
+    expect(results.map((r) => (r as { inserted: boolean }).inserted)).toEqual([...events.map(() => true), false]);
+    expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(1);
+    expect(await eventIds(knex)).toEqual(events.map((event) => event.id).sort());
+  });
+
+  it('a write alone runs in autocommit, with no transaction around it', async () => {
+    const { storage, statements } = await setup();
+    await storage.insertWebhookEvent(makeWebhookEvent());
+    expect(statements).toEqual(['INSERT']);
+  });
+
+  it('a write that fails in a group fails alone, with its mapped error; the others commit', async () => {
+    const { knex, storage } = await setup();
+    const payment = makePayment();
+    await storage.insertRecord('payment', payment);
+    const events = [makeWebhookEvent(), makeWebhookEvent()];
+    const outcomes = await Promise.allSettled([
+      storage.insertWebhookEvent(events[0] as (typeof events)[number]),
+      // Another payment under an id that exists: the driver refuses it.
+      storage.insertRecord('payment', makePayment({ id: payment.id })),
+      storage.transaction(async (tx) => tx.insertWebhookEvent(events[1] as (typeof events)[number])),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'INTERNAL_ERROR' });
+    expect(await eventIds(knex)).toEqual(events.map((event) => event.id).sort());
+  });
+
   it('groupCommit: false gives every transaction its own COMMIT', async () => {
     const { knex, storage, statements } = await setup({ groupCommit: false });
     const events = Array.from({ length: 5 }, () => makeWebhookEvent());
@@ -168,10 +207,11 @@ describe('KnexStorageDriver on SQLite: group commit', () => {
   });
 });
 
-/** A group commit over `open`, with savepoints through `trx.raw`. */
-function groupOn(open: GroupCommitOptions['open'], maxMembers = 32): GroupCommit {
+/** A group commit over `open` on `knex`, with savepoints through `trx.raw`. */
+function groupOn(knex: Knex, open: GroupCommitOptions['open'], maxMembers = 32): GroupCommit {
   return new GroupCommit({
     open,
+    autocommit: (write) => write(knex),
     statement: async (trx, sql) => {
       await trx.raw(sql);
     },
@@ -189,23 +229,16 @@ describe('GroupCommit: a group whose COMMIT fails', () => {
     await knex.schema.createTable('t', (table) => table.string('v'));
     const commitFailure = new Error('disk I/O error');
     let failNext = true;
-    const group = new GroupCommit({
-      open: (body) =>
-        knex.transaction(async (trx) => {
-          await body(trx);
-          if (failNext) {
-            failNext = false;
-            throw commitFailure;
-          }
-        }),
-      statement: async (trx, sql) => {
-        await trx.raw(sql);
-      },
-      maxMembers: 32,
-      waitTimeoutMs: 60_000,
-      timeout: () => new Error('timeout'),
-      storeError: (error) => new StorageUnavailableError('store failed', { cause: error }),
-    });
+    // A real transaction that rolls back at its end, as a failed COMMIT leaves it.
+    const group = groupOn(knex, (body) =>
+      knex.transaction(async (trx) => {
+        await body(trx);
+        if (failNext) {
+          failNext = false;
+          throw commitFailure;
+        }
+      }),
+    );
     const outcomes = await Promise.allSettled(
       ['a', 'b', 'c'].map((v) =>
         group.run(async (trx) => {
@@ -230,10 +263,14 @@ describe('GroupCommit: a group whose COMMIT fails', () => {
     opened.push(knex);
     await knex.schema.createTable('t', (table) => table.integer('v'));
     let commits = 0;
-    const group = groupOn(async (body) => {
-      await knex.transaction(async (trx) => body(trx));
-      commits += 1;
-    }, 4);
+    const group = groupOn(
+      knex,
+      async (body) => {
+        await knex.transaction(async (trx) => body(trx));
+        commits += 1;
+      },
+      4,
+    );
     await Promise.all(Array.from({ length: 10 }, (_v, i) => group.run(async (trx) => trx('t').insert({ v: i }))));
     expect(commits).toBe(3);
     expect(await knex('t').count({ n: '*' })).toEqual([{ n: 10 }]);
