@@ -260,15 +260,14 @@ export function domainEventTypes(result: ApplyResult): string[] {
 
 /** Outbox rows for the domain events of a change, to append in the same transaction. */
 export function outboxMessagesFor(result: ApplyResult, now: Date): StoredOutboxMessage[] {
-  return domainEventTypes(result).map((type) => {
+  const types = domainEventTypes(result);
+  if (types.length === 0) return [];
+  // One copy of the record's data for every event of the change (e.g. `payment.created` and `payment.succeeded`).
+  const data = recordEventData(result.kind, result.record);
+  const createdAt = now.toISOString();
+  return types.map((type) => {
     const id = newId('evt', now.getTime());
-    const event: DomainEvent = {
-      id,
-      type,
-      createdAt: now.toISOString(),
-      tenantId: result.record.tenantId,
-      data: recordEventData(result.kind, result.record),
-    };
+    const event: DomainEvent = { id, type, createdAt, tenantId: result.record.tenantId, data };
     return {
       id,
       tenantId: result.record.tenantId,
