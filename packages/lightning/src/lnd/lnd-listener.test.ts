@@ -150,9 +150,10 @@ describe('payable.lightning.listen()', () => {
     sim.pay(a.lightning?.paymentRequest as string);
     sim.pay(b.lightning?.paymentRequest as string);
     await waitFor(() => handled.length === 2);
-    expect(await db('payable_cursors').select('name', 'value')).toEqual([
-      { name: settleCursorName(null, 'lnd'), value: '2' },
-    ]);
+    // The settle index is recorded after each settlement is processed (its handlers run first).
+    const cursors = () => db('payable_cursors').select('name', 'value');
+    await waitFor(async () => (await cursors()).some((row: { value: string }) => row.value === '2'));
+    expect(await cursors()).toEqual([{ name: settleCursorName(null, 'lnd'), value: '2' }]);
     await before.close();
     await waitFor(() => sim.subscribers === 0);
 
