@@ -650,7 +650,7 @@ export class KnexStorageDriver implements StorageDriver {
 
   /** The row with this primary key `id`, converted, or `null`. */
   #byId<T>(table: string, id: string, convert: (row: Row) => T): Promise<T | null> {
-    return this.#write(async (db) => {
+    return this.#run(async (db) => {
       const rows: Row[] = await db(table).select('*').where('id', id);
       return rows[0] ? convert(rows[0]) : null;
     });

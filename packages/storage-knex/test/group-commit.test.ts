@@ -181,6 +181,20 @@ describe('KnexStorageDriver on SQLite: group commit', () => {
     expect(statements).toEqual(['INSERT']);
   });
 
+  it('reads do not join the groups: concurrent reads open no transaction', async () => {
+    const { storage, statements } = await setup();
+    const event = makeWebhookEvent();
+    await storage.insertWebhookEvent(event);
+    statements.length = 0;
+    const [a, b, c] = await Promise.all([
+      storage.getWebhookEvent(event.id),
+      storage.getWebhookEvent(event.id),
+      storage.getRecord('payment', makePayment().id, null),
+    ]);
+    expect([a?.id, b?.id, c]).toEqual([event.id, event.id, null]);
+    expect(statements).toEqual(['SELECT', 'SELECT', 'SELECT']);
+  });
+
   it('a write that fails in a group fails alone, with its mapped error; the others commit', async () => {
     const { knex, storage } = await setup();
     const payment = makePayment();
