@@ -304,15 +304,9 @@ export class KnexStorageDriver implements StorageDriver {
    * group (see `GroupCommit.write`), so concurrent writes share one COMMIT and its fsync; alone, it
    * runs in autocommit as before. Inside a transaction it is `#run`.
    */
-  async #write<T>(op: (db: Db) => Promise<T>): Promise<T> {
+  #write<T>(op: (db: Db) => Promise<T>): Promise<T> {
     const group = this.#trx ? null : this.#shared.group;
-    if (group === null) return this.#run(op);
-    this.#assertUsable();
-    try {
-      return await group.write(op);
-    } catch (error) {
-      throw toStorageError(error, this.name);
-    }
+    return group === null ? this.#run(op) : this.#run(() => group.write(op));
   }
 
   #assertUsable(): void {
