@@ -165,16 +165,11 @@ export async function sqliteEngineTime(events = 2000): Promise<SqliteEngineTime>
   const dir = mkdtempSync(join(tmpdir(), 'payable-bench-'));
   const file = (name: string): string => join(dir, name);
   try {
-    const schema = knex({
-      client: 'better-sqlite3',
-      connection: { filename: file('empty.db') },
-      useNullAsDefault: true,
-    });
-    await migrate(schema);
-    await schema.destroy();
-    copyFileSync(file('empty.db'), file('replay.db'));
+    // One migrated file, copied before any event lands in it: the replay starts from the same schema.
     const db = knex({ client: 'better-sqlite3', connection: { filename: file('capture.db') }, useNullAsDefault: true });
     await migrate(db);
+    await db.raw('pragma wal_checkpoint(truncate)');
+    copyFileSync(file('capture.db'), file('replay.db'));
     const payable = createPayable({
       providers: { fake: new FakeProvider({ secret: WEBHOOK_SECRET }) },
       storage: new KnexStorageDriver(db, undefined, { destroyOnClose: false }),
