@@ -103,8 +103,9 @@ export interface KnexStorageOptions {
    */
   preparedStatements?: boolean;
   /**
-   * SQLite only: `transaction(fn)` calls that start while another one runs join one database
-   * transaction, each in a savepoint of its own, and commit together (group commit). Each caller is
+   * SQLite only: `transaction(fn)` calls and writes that start together, or while a group runs,
+   * join one database transaction, each after the first in a savepoint of its own, and commit
+   * together (group commit); a write alone runs in autocommit. Each caller is
    * still answered only after the COMMIT that carries its work, and a callback that throws undoes
    * only its own work. SQLite runs one writer at a time anyway; grouping saves a COMMIT and its WAL
    * write per transaction. Default `true`; `false` gives every transaction its own COMMIT.
@@ -121,7 +122,7 @@ interface Shared {
   readonly destroyOnClose: boolean;
   /** The hot statements' SQL, built once; `null` when this knex needs the query builder (see `HotSql.for`). */
   readonly sql: HotSql | null;
-  /** SQLite's group commit of `transaction(fn)` calls; `null` on other dialects or when turned off. */
+  /** SQLite's group commit of `transaction(fn)` calls and writes; `null` on other dialects or when turned off. */
   readonly group: GroupCommit | null;
   closed: boolean;
   skipLocked: Promise<boolean> | null;
