@@ -6,11 +6,11 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPayable, type JobHandler, type JsonValue, type QueueDriver } from '@payable/core';
+import { createPayable, type JobHandler, type JsonValue, type Payable, type QueueDriver } from '@payable/core';
 import { KnexStorageDriver, migrate } from '@payable/storage-knex';
 import { FakeProvider } from '@payable/testing';
 import Database from 'better-sqlite3';
-import knex from 'knex';
+import knex, { type Knex } from 'knex';
 import { type ParsedEvent, sqliteStore } from './baseline-inbox.js';
 import { makeDeliveries } from './events.js';
 import { dropPgTables, PG_URL, uniqueTag, WEBHOOK_SECRET } from './shared.js';
@@ -37,7 +37,7 @@ function shorten(sql: string, tablePrefix: string): string {
 }
 
 /** A queue that keeps the dispatched jobs and the registered handler, to run them by hand. */
-class CapturingQueue implements QueueDriver {
+export class CapturingQueue implements QueueDriver {
   readonly name = 'capture';
   readonly jobs: { name: string; payload: JsonValue }[] = [];
   readonly handlers = new Map<string, JobHandler>();
@@ -49,6 +49,18 @@ class CapturingQueue implements QueueDriver {
   }
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
+}
+
+/** Payable on `db` (tables with `tablePrefix`) whose queue keeps the jobs, to run them by hand. */
+export function capturingPayable(db: Knex, tablePrefix: string): { payable: Payable; queue: CapturingQueue } {
+  const queue = new CapturingQueue();
+  const payable = createPayable({
+    providers: { fake: new FakeProvider({ secret: WEBHOOK_SECRET }) },
+    storage: new KnexStorageDriver(db, undefined, { tablePrefix, destroyOnClose: false }),
+    queue,
+    webhooks: { sweepIntervalMs: 0 },
+  });
+  return { payable, queue };
 }
 
 function classify(statements: readonly string[], events: number, tablePrefix: string): StatementCounts {
@@ -84,13 +96,7 @@ export async function countPayableStatements(
   const db = knex({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 4 } });
   try {
     await migrate(db, { tablePrefix });
-    const queue = new CapturingQueue();
-    const payable = createPayable({
-      providers: { fake: new FakeProvider({ secret: WEBHOOK_SECRET }) },
-      storage: new KnexStorageDriver(db, undefined, { tablePrefix, destroyOnClose: false }),
-      queue,
-      webhooks: { sweepIntervalMs: 0 },
-    });
+    const { payable, queue } = capturingPayable(db, tablePrefix);
     let statements: string[] = [];
     db.on('query', (q: { sql: string }) => statements.push(q.sql));
     for (const d of makeDeliveries(events, tablePrefix)) {

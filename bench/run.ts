@@ -26,6 +26,7 @@ import { type AdapterResult, runAdapterScenario } from './adapters.js';
 import { combineInbox, type InboxOptions, type InboxResult, type InboxSide } from './inbox.js';
 import { runL402 } from './l402.js';
 import { summarise } from './profile-summary.js';
+import { cpuSplit } from './cpu-split.js';
 import { countPayableStatements, countSqliteInlineStatements, sqliteEngineTime } from './query-count.js';
 import { type BenchRun, type InboxEntry, latestRuns, renderReport } from './report.js';
 import { dropPgTables, exited, forkBench, nextMessage, PG_URL, REDIS_URL } from './shared.js';
@@ -177,6 +178,7 @@ const run: BenchRun = {
   inbox: [],
   adapters: [],
   statements: null,
+  cpuSplit: null,
   profiles: null,
   l402: null,
 };
@@ -225,6 +227,8 @@ if (only === undefined || only === 'inbox') {
     sqliteInline: await countSqliteInlineStatements(),
     sqliteEngine: await sqliteEngineTime(),
   };
+  log('inbox: CPU per event by process (Node.js and PostgreSQL), in one process, no HTTP or Redis');
+  run.cpuSplit = await cpuSplit();
   if (settings.profile) {
     const events = Math.min(1000, settings.events);
     const profiles: NonNullable<BenchRun['profiles']> = { events, sides: {} };
