@@ -75,6 +75,7 @@ import {
   type Row,
 } from './rows.js';
 import { GroupCommit } from './group-commit.js';
+import { PgTransactions } from './pg-transaction.js';
 import { bindable, comparable, HotSql } from './statements.js';
 import { DEFAULT_TABLE_PREFIX, tableNames, type TableNames } from './tables.js';
 
@@ -124,6 +125,8 @@ interface Shared {
   readonly sql: HotSql | null;
   /** SQLite's group commit of `transaction(fn)` calls and writes; `null` on other dialects or when turned off. */
   readonly group: GroupCommit | null;
+  /** The driver's own transactions on PostgreSQL (see {@link PgTransactions}); `null` elsewhere, without `sql`, or on a knex transaction. */
+  readonly pg: PgTransactions | null;
   closed: boolean;
   skipLocked: Promise<boolean> | null;
 }
@@ -215,9 +218,10 @@ function groupCommitFor(knex: Knex, lockTable: string, sql: HotSql | null, name:
  * back exact to the millisecond. A database that cannot be reached, a dropped connection or a pool
  * timeout throws `StorageUnavailableError` (HTTP 503, with the driver error as `cause`).
  *
- * `transaction(fn)` runs `fn` in a knex transaction and hands it a driver bound to it; calls made
- * on the outer driver inside `fn` run outside the transaction (on SQLite, whose pool has one
- * connection, they wait for it to end): use `tx`.
+ * `transaction(fn)` runs `fn` in one database transaction (on PostgreSQL the driver's own, BEGIN
+ * and COMMIT on a pooled connection; a knex transaction elsewhere) and hands it a driver bound to
+ * it; calls made on the outer driver inside `fn` run outside the transaction (on SQLite, whose pool
+ * has one connection, they wait for it to end): use `tx`.
  *
  * @example
  * ```ts
@@ -270,6 +274,11 @@ export class KnexStorageDriver implements StorageDriver {
         group:
           dialect === 'sqlite' && (options.groupCommit ?? true)
             ? groupCommitFor(knex, tables.schemaVersion, sql, `knex:${dialect}`)
+            : null,
+        // A knex transaction given as the knex keeps knex's (nested) transactions inside it.
+        pg:
+          dialect === 'pg' && sql && !(knex as { isTransaction?: unknown }).isTransaction
+            ? new PgTransactions(knex, sql)
             : null,
         closed: false,
         skipLocked: null,
@@ -337,15 +346,29 @@ export class KnexStorageDriver implements StorageDriver {
       options.readCommitted && this.#dialect === 'mysql' ? { isolationLevel: 'read committed' } : undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await db.transaction(async (trx) => {
-          await this.#takeWriteLock(trx);
-          return fn(trx);
-        }, config);
+        return await this.#open(
+          db,
+          async (trx) => {
+            await this.#takeWriteLock(trx);
+            return fn(trx);
+          },
+          config,
+        );
       } catch (error) {
         if (attempt >= DEADLOCK_RETRIES || !isDeadlock(error)) throw error;
         await sleep(Math.floor(Math.random() * 10 * attempt));
       }
     }
+  }
+
+  /**
+   * A new transaction on `db`, or a savepoint when this session is a transaction's: the driver's
+   * own on PostgreSQL ({@link PgTransactions}), knex's otherwise.
+   */
+  #open<T>(db: Db, body: (trx: Knex.Transaction) => Promise<T>, config?: Knex.TransactionConfig): Promise<T> {
+    const pg = this.#shared.pg;
+    if (pg === null) return db.transaction(body, config);
+    return this.#trx ? pg.savepoint(this.#trx, body) : pg.run(body);
   }
 
   /** The lock mode of a read: a requested `FOR UPDATE` only means something inside a transaction. */
@@ -451,7 +474,7 @@ export class KnexStorageDriver implements StorageDriver {
     if (group) return group.run((trx) => this.#inSession(trx, fn));
     let failed: { error: unknown } | null = null;
     try {
-      return await this.#db.transaction(async (trx) => {
+      return await this.#open(this.#db, async (trx) => {
         if (!this.#trx) await this.#takeWriteLock(trx);
         try {
           return await this.#inSession(trx, fn);

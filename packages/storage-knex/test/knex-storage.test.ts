@@ -426,3 +426,86 @@ describe.each([
     }
   });
 });
+
+describe.each(allTargets())('KnexStorageDriver on $name: transactions in transactions', (target: Target) => {
+  const prefix = uniquePrefix('nt');
+  let knex: Knex;
+  let storage: KnexStorageDriver;
+
+  beforeAll(async () => {
+    await ensureDatabases();
+    knex = target.connect();
+    await migrate(knex, { tablePrefix: prefix });
+    storage = new KnexStorageDriver(knex, undefined, { tablePrefix: prefix, destroyOnClose: false });
+  });
+
+  afterAll(async () => {
+    await dropPrefixedTables(knex, prefix);
+    await knex.destroy();
+  });
+
+  it("a transaction on tx runs in a savepoint: its throw undoes only its own writes, the outer one's commit", async () => {
+    const outer = makeWebhookEvent();
+    const kept = makeWebhookEvent();
+    const undone = makeWebhookEvent();
+    await storage.transaction(async (tx) => {
+      await tx.insertWebhookEvent(outer);
+      const session = tx as KnexStorageDriver;
+      expect(
+        await session.transaction(async (nested) => {
+          await nested.insertWebhookEvent(kept);
+          return 'inner value';
+        }),
+      ).toBe('inner value');
+      await expect(
+        session.transaction(async (nested) => {
+          await nested.insertWebhookEvent(undone);
+          throw new Error('inner failure');
+        }),
+      ).rejects.toThrow('inner failure');
+      // The outer transaction goes on after the inner one rolled back.
+      expect(await tx.getWebhookEvent(kept.id)).toMatchObject({ id: kept.id });
+    });
+    expect(await storage.getWebhookEvent(outer.id)).toMatchObject({ id: outer.id });
+    expect(await storage.getWebhookEvent(kept.id)).toMatchObject({ id: kept.id });
+    expect(await storage.getWebhookEvent(undone.id)).toBeNull();
+  });
+
+  it("a driver made on a knex transaction runs its transactions inside it: that transaction's rollback undoes them", async () => {
+    const trx = await knex.transaction();
+    const event = makeWebhookEvent();
+    try {
+      const inside = new KnexStorageDriver(trx, undefined, { tablePrefix: prefix, destroyOnClose: false });
+      await inside.transaction((tx) => tx.insertWebhookEvent(event));
+      expect(await inside.getWebhookEvent(event.id)).toMatchObject({ id: event.id });
+    } finally {
+      await trx.rollback();
+    }
+    expect(await storage.getWebhookEvent(event.id)).toBeNull();
+  });
+
+  it("knex's query event shows each transaction's BEGIN and its COMMIT, or its ROLLBACK when the callback throws", async () => {
+    const statements: string[] = [];
+    const onQuery = (query: { sql: string }): void => {
+      statements.push(query.sql.trim().toLowerCase());
+    };
+    knex.on('query', onQuery);
+    try {
+      await storage.transaction((tx) => tx.insertWebhookEvent(makeWebhookEvent()));
+      expect(statements[0]).toMatch(/^begin/);
+      expect(statements.at(-1)).toMatch(/^commit/);
+      statements.length = 0;
+      const boom = new Error('callback failure');
+      await expect(
+        storage.transaction(async (tx) => {
+          await tx.insertWebhookEvent(makeWebhookEvent());
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
+      expect(statements[0]).toMatch(/^begin/);
+      expect(statements.at(-1)).toMatch(/^rollback/);
+    } finally {
+      knex.off('query', onQuery);
+    }
+  });
+});
