@@ -80,7 +80,11 @@ export class PgTransactions {
     try {
       result = await body(trx);
     } catch (error) {
-      await this.#sql.run(trx, `rollback to savepoint ${name}`, []).catch(() => undefined);
+      // Undo `body`'s work, then drop the savepoint too, so repeated failures do not pile savepoints up.
+      await this.#sql
+        .run(trx, `rollback to savepoint ${name}`, [])
+        .then(() => this.#sql.run(trx, `release savepoint ${name}`, []))
+        .catch(() => undefined);
       throw error;
     }
     await this.#sql.run(trx, `release savepoint ${name}`, []);
