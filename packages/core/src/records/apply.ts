@@ -231,12 +231,16 @@ export async function applyProviderObject(scope: ApplyScope, object: ProviderObj
 
 /** The JSON a domain event carries for a record: PII (customer email and name) is left out. */
 export function recordEventData(kind: RecordKind, record: AnyRecord): JsonValue {
-  const data = JSON.parse(JSON.stringify(record)) as Record<string, JsonValue>;
+  return JSON.parse(recordEventJson(kind, record)) as JsonValue;
+}
+
+/** {@link recordEventData} as JSON text: `{ "object": kind, ...record }`, dates as ISO strings, no PII. */
+function recordEventJson(kind: RecordKind, record: AnyRecord): string {
   if (kind === 'customer') {
-    delete data.email;
-    delete data.name;
+    const { email: _email, name: _name, ...rest } = record as CustomerRecord;
+    return JSON.stringify({ object: kind, ...rest });
   }
-  return { object: kind, ...data };
+  return JSON.stringify({ object: kind, ...record });
 }
 
 /**
@@ -262,18 +266,19 @@ export function domainEventTypes(result: ApplyResult): string[] {
 export function outboxMessagesFor(result: ApplyResult, now: Date): StoredOutboxMessage[] {
   const types = domainEventTypes(result);
   if (types.length === 0) return [];
-  // One copy of the record's data for every event of the change (e.g. `payment.created` and `payment.succeeded`).
-  const data = recordEventData(result.kind, result.record);
+  // One copy of the record's data, serialized once, for every event of the change (e.g.
+  // `payment.created` and `payment.succeeded`): each payload is the JSON of a DomainEvent.
+  const data = recordEventJson(result.kind, result.record);
   const createdAt = now.toISOString();
+  const tenantId = result.record.tenantId;
   return types.map((type) => {
     const id = newId('evt', now.getTime());
-    const event: DomainEvent = { id, type, createdAt, tenantId: result.record.tenantId, data };
     return {
       id,
-      tenantId: result.record.tenantId,
+      tenantId,
       aggregateKey: `${result.kind}:${result.record.id}`,
       type,
-      payload: JSON.stringify(event),
+      payload: domainEventJson(id, type, createdAt, tenantId, data),
       status: 'pending',
       attempts: 0,
       availableAt: now,
@@ -284,4 +289,19 @@ export function outboxMessagesFor(result: ApplyResult, now: Date): StoredOutboxM
       deliveredAt: null,
     };
   });
+}
+
+/**
+ * The JSON of a {@link DomainEvent} whose `data` is already serialized: the text
+ * `JSON.stringify({ id, type, createdAt, tenantId, data })` gives, without serializing `data` again.
+ */
+export function domainEventJson(
+  id: string,
+  type: string,
+  createdAt: string,
+  tenantId: string | null,
+  dataJson: string,
+): string {
+  const head: Omit<DomainEvent, 'data'> = { id, type, createdAt, tenantId };
+  return `${JSON.stringify(head).slice(0, -1)},"data":${dataJson}}`;
 }

@@ -26,7 +26,7 @@ import { JOB_NAMES, type JobContext } from '../queue/types.js';
 import { isRefusedSettlement } from '../lightning/settlement.js';
 import { applyProviderObject, outboxMessagesFor, type ApplyResult } from '../records/apply.js';
 import type { RecordStore } from '../records/record-store.js';
-import { reviveDates } from '../records/serialize.js';
+import { parseRecordJson } from '../records/serialize.js';
 import type { Page, PaymentStatus } from '../records/types.js';
 import type {
   StorageDriver,
@@ -127,6 +127,11 @@ export class WebhookInbox implements WebhooksApi {
 
   private open(text: string, id: string, column: 'payload' | 'normalized'): string {
     return this.ctx.encryption ? this.ctx.encryption.decrypt(text, `webhook:${id}:${column}`) : text;
+  }
+
+  /** The normalized event a stored event holds, its dates revived (parsed once). */
+  private normalizedOf(e: StoredWebhookEvent): NormalizedEvent {
+    return parseRecordJson<NormalizedEvent>(this.open(e.normalized, e.id, 'normalized'));
   }
 
   /** Register a handler for a type, or '*'. */
@@ -491,7 +496,7 @@ export class WebhookInbox implements WebhooksApi {
           { processed: true },
         );
         if (!row) return null;
-        const event = reviveDates(JSON.parse(this.open(row.normalized, row.id, 'normalized')) as NormalizedEvent);
+        const event = this.normalizedOf(row);
         if (this.needsRefetch(row.provider, event)) throw SLOW_PATH;
         if (event.object) await this.applyIn(tx, row, event.object);
         return row;
@@ -561,7 +566,7 @@ export class WebhookInbox implements WebhooksApi {
     claimed: StoredWebhookEvent,
     markProcessedAs: string | null,
   ): Promise<{ result: ApplyResult | null; type: PayableEventType; markedProcessed: boolean }> {
-    const event = reviveDates(JSON.parse(this.open(claimed.normalized, claimed.id, 'normalized')) as NormalizedEvent);
+    const event = this.normalizedOf(claimed);
     let object = event.object;
     let type = claimed.type;
     const provider = this.ctx.providers[claimed.provider];
