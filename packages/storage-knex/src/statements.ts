@@ -330,20 +330,54 @@ interface PgStatement {
   name?: string;
 }
 
+/** What pg answers to a statement. */
+interface PgAnswer {
+  rows?: Row[];
+  rowCount?: number | null;
+}
+
+/** pg's `Query` (`pg.Query`, also `Client.Query`): one statement, answered through its callback. */
+interface PgQuery {
+  name?: string;
+}
+type PgQueryClass = new (
+  text: string,
+  values: readonly unknown[],
+  callback: (error: Error | null, result: PgAnswer) => void,
+) => PgQuery;
+
 /** The part of a `pg` client the driver uses. */
 interface PgConnection {
-  query(config: {
-    text: string;
-    values: readonly unknown[];
-    name?: string;
-  }): Promise<{ rows?: Row[]; rowCount?: number | null }>;
+  query(config: { text: string; values: readonly unknown[]; name?: string }): Promise<PgAnswer>;
+  query(query: PgQuery): unknown;
+}
+
+/**
+ * Run `statement` on a `pg` connection. When the client class exposes pg's `Query` (pg 8 does, as
+ * `Client.Query`), the query is made from the text and values with its name set after, and handed
+ * to the client as it is: pg then skips copying a config object (every property descriptor) and
+ * wrapping the answer in two promises, which the driver's hot statements would pay on every call.
+ */
+function pgQuery(connection: PgConnection, statement: PgStatement, values: readonly unknown[]): Promise<PgAnswer> {
+  const Query = (connection.constructor as { Query?: unknown }).Query;
+  if (typeof Query !== 'function') {
+    const { text, name } = statement;
+    return connection.query(name === undefined ? { text, values } : { text, values, name });
+  }
+  return new Promise<PgAnswer>((resolve, reject) => {
+    const query = new (Query as PgQueryClass)(statement.text, values, (error, result) =>
+      error ? reject(error) : resolve(result),
+    );
+    if (statement.name !== undefined) query.name = statement.name;
+    connection.query(query);
+  });
 }
 
 /** Prepared statements of each better-sqlite3 connection, by SQL text (a handful per table). */
 const prepared = new WeakMap<object, Map<string, SqliteStatement>>();
 
 /** What pg answers, read as a {@link SqlResult}. */
-function pgResult(result: { rows?: Row[]; rowCount?: number | null }): SqlResult {
+function pgResult(result: PgAnswer): SqlResult {
   const rows = result.rows ?? [];
   return { rows, count: result.rowCount ?? rows.length };
 }
@@ -389,14 +423,7 @@ async function runDirect(
   const query = { method: 'raw', sql, bindings, options: {} };
   try {
     client.emit('query', query);
-    if (pg !== null) {
-      const { text, name } = pg;
-      return pgResult(
-        await (connection as PgConnection).query(
-          name === undefined ? { text, values: bindings } : { text, values: bindings, name },
-        ),
-      );
-    }
+    if (pg !== null) return pgResult(await pgQuery(connection as PgConnection, pg, bindings));
     const statement = sqliteStatement(connection as SqliteConnection, sql);
     const values = bindings.map(sqliteBinding);
     if (statement.reader) {
