@@ -9,7 +9,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Queue } from 'bullmq';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { ATTEMPTS, BACKOFF_MS } from './shared.js';
 
 /** The job name both sides use. */
@@ -126,10 +126,8 @@ export function pgApplyAndMark(pool: Pool, prefix: string) {
       currency = EXCLUDED.currency, updated_at = now()
     WHERE ${prefix}payments.status <> 'succeeded'`;
   const mark = `UPDATE ${prefix}events SET status = 'processed', processed_at = now() WHERE id = $1`;
-  return async (id: string): Promise<void> => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+  return (id: string): Promise<void> =>
+    inTransaction(pool, async (client) => {
       const { rows } = await client.query<{ payload: string }>(claim, [id]);
       const row = rows[0];
       if (row) {
@@ -137,14 +135,22 @@ export function pgApplyAndMark(pool: Pool, prefix: string) {
         await client.query(upsert, [data.id, data.status ?? 'pending', data.amount ?? 0, data.currency ?? 'USD']);
         await client.query(mark, [id]);
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  };
+    });
+}
+
+/** BEGIN, `work` on one pooled client, COMMIT; ROLLBACK and rethrow when it throws. */
+export async function inTransaction(pool: Pool, work: (client: PoolClient) => Promise<void>): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await work(client);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /**

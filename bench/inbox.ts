@@ -6,6 +6,8 @@
  *   benchmark), while worker processes (`worker: true`) process them.
  * - `baseline` / `baseline-apply`: the hand-written equivalent (baseline-inbox.ts), workers marking
  *   rows processed (or applying the payment and marking them processed).
+ * - `baseline-same`: hand-written code that writes the rows Payable writes, into the tables
+ *   `migrate()` creates (baseline-same.ts): the same durable work, without the library.
  *
  * argv[2]: JSON {@link InboxOptions}. Sends `{ type: 'result', result }` to the parent.
  */
@@ -20,6 +22,7 @@ import { Queue } from 'bullmq';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import { createPgTables, JOB_NAME, pgReceiver } from './baseline-inbox.js';
+import { sameReceiver } from './baseline-same.js';
 import { type Delivery, makeDeliveries } from './events.js';
 import { startCpuProfile } from './profiler.js';
 import {
@@ -40,7 +43,7 @@ import {
   WEBHOOK_SECRET,
 } from './shared.js';
 
-export type InboxSide = 'payable' | 'baseline' | 'baseline-apply';
+export type InboxSide = 'payable' | 'baseline' | 'baseline-apply' | 'baseline-same';
 
 export interface InboxOptions {
   side: InboxSide;
@@ -150,22 +153,28 @@ async function payableWebRole(tablePrefix: string, redisPrefix: string): Promise
   };
 }
 
-async function baselineWebRole(tablePrefix: string, redisPrefix: string): Promise<WebRole> {
+async function baselineWebRole(tablePrefix: string, redisPrefix: string, same: boolean): Promise<WebRole> {
   const pool = new pg.Pool({ connectionString: PG_URL, max: POOL_MAX });
-  await createPgTables(pool, tablePrefix);
+  if (same) {
+    // Payable's own tables, so that both sides write the same rows into the same indexes.
+    const db = knex({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 1 } });
+    await migrate(db, { tablePrefix });
+    await db.destroy();
+  } else {
+    await createPgTables(pool, tablePrefix);
+  }
   const url = new URL(REDIS_URL);
   const queue = new Queue(JOB_NAME, {
     connection: { host: url.hostname, port: Number(url.port || 6379) },
     prefix: redisPrefix,
   });
   await queue.waitUntilReady();
-  const receive = pgReceiver(pool, queue, tablePrefix, WEBHOOK_SECRET);
+  const receive = (same ? sameReceiver : pgReceiver)(pool, queue, tablePrefix, WEBHOOK_SECRET);
+  const table = same ? `${tablePrefix}webhook_events` : `${tablePrefix}events`;
   return {
     receive: (d) => receive(Buffer.from(d.rawBody, 'utf8'), d.headers),
     processedCount: async () => {
-      const { rows } = await pool.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ${tablePrefix}events WHERE status = 'processed'`,
-      );
+      const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE status = 'processed'`);
       return Number(rows[0]?.n ?? 0);
     },
     close: async () => {
@@ -218,13 +227,15 @@ export async function runInbox(options: InboxOptions): Promise<InboxResult> {
   const workers: ReturnType<typeof forkBench>[] = [];
   let web: WebRole | null = null;
   try {
-    web = isPayable ? await payableWebRole(tablePrefix, redisPrefix) : await baselineWebRole(tablePrefix, redisPrefix);
+    web = isPayable
+      ? await payableWebRole(tablePrefix, redisPrefix)
+      : await baselineWebRole(tablePrefix, redisPrefix, options.side === 'baseline-same');
     for (let i = 0; i < options.workers; i++) {
       const args = {
         tablePrefix,
         redisPrefix,
         concurrency: options.workerConcurrency,
-        variant: options.side === 'baseline-apply' ? 'apply' : 'mark',
+        variant: options.side === 'baseline-apply' ? 'apply' : options.side === 'baseline-same' ? 'same' : 'mark',
       };
       workers.push(forkBench(isPayable ? './worker-payable.ts' : './worker-baseline.ts', [JSON.stringify(args)]));
     }

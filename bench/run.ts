@@ -216,9 +216,9 @@ if (only === undefined || only === 'inbox') {
       );
     }
   };
-  await measure(['baseline', 'payable', 'baseline-apply'], { events: half }, 'with-workers');
+  await measure(['baseline', 'payable', 'baseline-apply', 'baseline-same'], { events: half }, 'with-workers');
   await measure(
-    ['baseline', 'payable'],
+    ['baseline', 'payable', 'baseline-same'],
     { events: Math.ceil(Math.min(settings.events, 3000) / 2), workers: 0 },
     'receive-only',
   );

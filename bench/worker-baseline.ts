@@ -1,11 +1,13 @@
 /**
  * A hand-written worker process for the inbox benchmark: a BullMQ `Worker` whose job marks the
  * event row processed (variant `mark`), or claims it, upserts the payment and marks it processed in
- * one transaction (variant `apply`). argv[2]: JSON `{ tablePrefix, redisPrefix, concurrency, variant }`.
+ * one transaction (variant `apply`), or does in one transaction what Payable's worker does, in
+ * Payable's tables (variant `same`, baseline-same.ts). argv[2]: JSON `{ tablePrefix, redisPrefix, concurrency, variant }`.
  */
 import { Worker } from 'bullmq';
 import pg from 'pg';
 import { JOB_NAME, pgApplyAndMark, pgMarkProcessed } from './baseline-inbox.js';
+import { sameApply } from './baseline-same.js';
 import { profileOnRequest } from './profiler.js';
 import { fromParent, PG_URL, POOL_MAX, REDIS_URL, tellParent } from './shared.js';
 
@@ -13,11 +15,16 @@ const { tablePrefix, redisPrefix, concurrency, variant } = JSON.parse(process.ar
   tablePrefix: string;
   redisPrefix: string;
   concurrency: number;
-  variant: 'mark' | 'apply';
+  variant: 'mark' | 'apply' | 'same';
 };
 
 const pool = new pg.Pool({ connectionString: PG_URL, max: POOL_MAX });
-const run = variant === 'apply' ? pgApplyAndMark(pool, tablePrefix) : pgMarkProcessed(pool, tablePrefix);
+const run =
+  variant === 'apply'
+    ? pgApplyAndMark(pool, tablePrefix)
+    : variant === 'same'
+      ? sameApply(pool, tablePrefix)
+      : pgMarkProcessed(pool, tablePrefix);
 const url = new URL(REDIS_URL);
 const worker = new Worker(
   JOB_NAME,
