@@ -138,6 +138,8 @@ type InternalOptions = KnexStorageOptions & { [BOUND]?: { shared: Shared; trx: K
 const CLAIMABLE_OUTBOX = ['pending', 'processing'] as const;
 const EVENT_STATUSES: readonly WebhookEventStatus[] = ['pending', 'processing', 'processed', 'failed'];
 const INSERT_CHUNK = 100;
+/** The columns a record read needs: the record is its `data` JSON (see `rowToRecord`). */
+const RECORD_READ: readonly string[] = ['data'];
 /** How often an insert-or-read races a concurrent delete (idempotency keys, locks) before giving up. */
 const RACE_RETRIES = 5;
 /** How often a transaction of the driver's own that the database chose as a deadlock victim runs again. */
@@ -405,13 +407,20 @@ export class KnexStorageDriver implements StorageDriver {
    * `select *` of the rows whose columns equal `where`'s values, locked as `mode` asks: one of the
    * driver's precompiled statements, or the query builder's when there is none for it.
    */
-  async #selectWhere(db: Db, table: string, where: Row, mode: 'update' | 'share' | null): Promise<Row[]> {
+  /** The rows whose columns equal `where`'s values: every column, or only `columns` when given. */
+  async #selectWhere(
+    db: Db,
+    table: string,
+    where: Row,
+    mode: 'update' | 'share' | null,
+    columns: readonly string[] = [],
+  ): Promise<Row[]> {
     const sql = this.#shared.sql;
     const values = Object.values(where);
     if (sql && mode !== 'share' && comparable(values)) {
-      return (await sql.run(db, sql.select(table, Object.keys(where), mode === 'update'), values)).rows;
+      return (await sql.run(db, sql.select(table, Object.keys(where), mode === 'update', columns), values)).rows;
     }
-    return lockRead(db(table).select('*').where(where), this.#dialect, mode);
+    return lockRead(db(table).select(columns.length > 0 ? [...columns] : '*').where(where), this.#dialect, mode);
   }
 
   /** Set `set`'s columns of the rows whose columns equal `where`'s values; how many rows matched. */
@@ -561,7 +570,7 @@ export class KnexStorageDriver implements StorageDriver {
 
   async #recordByRef(db: Db, table: string, ref: Row, mode: 'update' | 'share' | null): Promise<Row | undefined> {
     const where = { tenant_key: ref.tenant_key, provider: ref.provider, provider_id: ref.provider_id };
-    const rows = await this.#selectWhere(db, table, where, mode);
+    const rows = await this.#selectWhere(db, table, where, mode, RECORD_READ);
     return rows[0];
   }
 
@@ -575,7 +584,13 @@ export class KnexStorageDriver implements StorageDriver {
     const key = tenantKey(tenantId);
     return this.#run(async (db) => {
       const where = { id, tenant_key: key };
-      const rows = await this.#selectWhere(db, this.#tables.records[kind], where, this.#lockMode(options?.forUpdate));
+      const rows = await this.#selectWhere(
+        db,
+        this.#tables.records[kind],
+        where,
+        this.#lockMode(options?.forUpdate),
+        RECORD_READ,
+      );
       return rows[0] ? rowToRecord<RecordByKind[K]>(rows[0]) : null;
     });
   }

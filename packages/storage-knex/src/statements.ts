@@ -180,18 +180,20 @@ export class HotSql {
   }
 
   /**
-   * `select * from <table> where <column> = ? and …`, with `for update` when `forUpdate` on
-   * PostgreSQL and MySQL (SQLite has one writer at a time and needs no row lock).
+   * `select * from <table> where <column> = ? and …` (or only `columns`, when given), with
+   * `for update` when `forUpdate` on PostgreSQL and MySQL (SQLite has one writer at a time and
+   * needs no row lock).
    *
    * @example
    * ```ts
-   * sql.select('payable_payments', ['tenant_key', 'provider', 'provider_id'], true);
+   * sql.select('payable_payments', ['tenant_key', 'provider', 'provider_id'], true, ['data']);
    * ```
    */
-  select(table: string, where: readonly string[], forUpdate: boolean): string {
+  select(table: string, where: readonly string[], forUpdate: boolean, columns: readonly string[] = NONE): string {
     const lock = forUpdate && this.#dialect !== 'sqlite';
-    return this.#memo('select', table, where, NONE, lock ? 1 : 0, () => {
-      const sql = `select * from ${this.#quote(table)} where ${this.#conditions(where)}`;
+    return this.#memo('select', table, where, columns, lock ? 1 : 0, () => {
+      const list = columns.length > 0 ? columns.map((column) => this.#quote(column)).join(', ') : '*';
+      const sql = `select ${list} from ${this.#quote(table)} where ${this.#conditions(where)}`;
       return lock ? `${sql} for update` : sql;
     });
   }

@@ -281,7 +281,7 @@ describe('KnexStorageDriver on PostgreSQL: prepared statements', () => {
     try {
       await processOne(storage);
       const names = await preparedNames(knex);
-      // insert event, insert payment, insert outbox, update event: the reads (select *, claim returning *) stay unnamed.
+      // insert event, insert payment, insert outbox, update event: the reads (record selects, claim returning *) stay unnamed.
       expect(names.filter((name) => name.startsWith('payable_'))).toHaveLength(4);
       await processOne(storage);
       expect(await preparedNames(knex)).toEqual(names);
