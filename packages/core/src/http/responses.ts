@@ -80,10 +80,8 @@ export function writeNodeResponse(
   options: { close?: boolean } = {},
 ): void {
   if (res.headersSent || res.writableEnded) return;
-  const headers: Record<string, string | number> = {
-    ...response.headers,
-    'content-length': Buffer.byteLength(response.body, 'utf8'),
-  };
+  const headers: Record<string, string | number> = Object.assign({}, response.headers);
+  headers['content-length'] = Buffer.byteLength(response.body, 'utf8');
   if (options.close === true) headers.connection = 'close';
   res.writeHead(response.status, headers);
   res.end(response.body);
