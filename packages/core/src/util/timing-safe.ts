@@ -1,8 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 /**
  * Constant-time comparison of two strings. Unequal lengths compare unequal without leaking where
- * they differ (both sides are hashed to a fixed length first).
+ * they differ (both sides are hashed to a fixed length first, with the one-shot SHA-256 of
+ * `crypto.hash`, then compared with `crypto.timingSafeEqual`).
  *
  * @example
  * ```ts
@@ -10,10 +11,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * ```
  */
 export function timingSafeEqualString(a: string, b: string): boolean {
-  const key = 'payable-compare';
-  const ha = createHmac('sha256', key).update(a).digest();
-  const hb = createHmac('sha256', key).update(b).digest();
-  return timingSafeEqual(ha, hb) && a.length === b.length;
+  return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer')) && a.length === b.length;
 }
 
 /** Hex HMAC-SHA256 of `data` keyed with `secret` (UTF-8 string or bytes). */
