@@ -420,7 +420,13 @@ export class KnexStorageDriver implements StorageDriver {
     if (sql && mode !== 'share' && comparable(values)) {
       return (await sql.run(db, sql.select(table, Object.keys(where), mode === 'update', columns), values)).rows;
     }
-    return lockRead(db(table).select(columns.length > 0 ? [...columns] : '*').where(where), this.#dialect, mode);
+    return lockRead(
+      db(table)
+        .select(columns.length > 0 ? [...columns] : '*')
+        .where(where),
+      this.#dialect,
+      mode,
+    );
   }
 
   /** Set `set`'s columns of the rows whose columns equal `where`'s values; how many rows matched. */

@@ -1,5 +1,6 @@
 import {
   InternalError,
+  reviveDates,
   ValidationError,
   type AnyRecord,
   type DeliveryPatch,
@@ -58,6 +59,8 @@ const RECORD_DATE_KEYS = new Set([
   'quotedAt',
 ]);
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+/** How a record's dates are revived: ISO strings only, never inside the user's `metadata`. */
+const RECORD_REVIVE = { skip: 'metadata', pattern: ISO_DATE } as const;
 
 /** Epoch milliseconds: how every time is stored (a `bigint` column), exact on every dialect. */
 export function toMs(date: Date): number {
@@ -129,18 +132,6 @@ export function checkLength(fieldName: string, value: string, max: number): void
 
 // Billing records ----------------------------------------------------------------------------
 
-function reviveRecordDates(value: unknown, key: string | null): unknown {
-  if (Array.isArray(value)) return value.map((item) => reviveRecordDates(item, null));
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = k === 'metadata' ? v : reviveRecordDates(v, k);
-    return out;
-  }
-  if (key !== null && typeof value === 'string' && RECORD_DATE_KEYS.has(key) && ISO_DATE.test(value))
-    return new Date(value);
-  return value;
-}
-
 /** The columns of a record row: the keys and list filters as columns, the whole record as JSON in `data`. */
 export function recordToRow(record: AnyRecord): Row {
   checkLength('id', record.id, LIMITS.id);
@@ -170,7 +161,8 @@ export function recordToRow(record: AnyRecord): Row {
 /** The record a row holds (from its `data` JSON, dates revived). */
 export function rowToRecord<R extends AnyRecord>(row: Row): R {
   const parsed: unknown = JSON.parse(str(row.data));
-  return reviveRecordDates(parsed, null) as R;
+  if (typeof parsed === 'object' && parsed !== null) reviveDates(parsed, RECORD_DATE_KEYS, RECORD_REVIVE);
+  return parsed as R;
 }
 
 // Webhook inbox -------------------------------------------------------------------------------
