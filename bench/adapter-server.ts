@@ -29,6 +29,7 @@ import Fastify from 'fastify';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import { createPgTables, JOB_NAME, pgReceiver, sqliteReceiver } from './baseline-inbox.js';
+import { createPayableTables, sameReceiver, sqliteSameReceiver } from './baseline-same.js';
 import { mountExpressBaseline, mountFastifyBaseline, nestBaselineModule, type ReceiveFn } from './baseline-routes.js';
 import {
   ATTEMPTS,
@@ -45,8 +46,12 @@ import {
 } from './shared.js';
 
 export type Framework = 'express' | 'fastify' | 'nest';
-/** `payable`: Payable's adapter; `baseline`: the hand-written route and SQL; `core`: a hand-written route calling `payable.webhooks.receive`. */
-export type Side = 'payable' | 'baseline' | 'core';
+/**
+ * `payable`: Payable's adapter; `baseline`: the hand-written route and SQL; `same`: the hand-written
+ * route doing the same durable work as Payable, in the tables `migrate()` creates (baseline-same.ts);
+ * `core`: a hand-written route calling `payable.webhooks.receive`.
+ */
+export type Side = 'payable' | 'baseline' | 'same' | 'core';
 export type Stack = 'sqlite' | 'pg';
 
 export interface ServerOptions {
@@ -124,20 +129,26 @@ async function payableBackend(stack: Stack): Promise<Backend> {
   };
 }
 
-async function baselineBackend(stack: Stack): Promise<Backend> {
+async function baselineBackend(stack: Stack, same: boolean): Promise<Backend> {
   if (stack === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'payable-bench-'));
-    const db = new Database(join(dir, 'baseline.db'));
+    const file = join(dir, 'baseline.db');
+    if (same) {
+      // Payable's own tables (migrate() also sets the WAL journal), written by hand.
+      await createPayableTables({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true });
+    }
+    const db = new Database(file);
     // The journal mode Payable's migrate() sets on SQLite files: the comparison measures the code,
     // not the journal (with the default rollback journal the hand-written route is ~2.5× slower).
     db.pragma('journal_mode = WAL');
-    const receive = sqliteReceiver(db, WEBHOOK_SECRET);
+    const receive = same ? sqliteSameReceiver(db, WEBHOOK_SECRET) : sqliteReceiver(db, WEBHOOK_SECRET);
     const count = (sql: string) => Number((db.prepare(sql).get() as { n: number }).n);
+    const events = same ? 'payable_webhook_events' : 'events';
     return {
       receive,
       stats: async () => ({
-        stored: count('SELECT count(*) AS n FROM events'),
-        processed: count(`SELECT count(*) AS n FROM events WHERE status = 'processed'`),
+        stored: count(`SELECT count(*) AS n FROM ${events}`),
+        processed: count(`SELECT count(*) AS n FROM ${events} WHERE status = 'processed'`),
       }),
       close: async () => {
         db.close();
@@ -148,7 +159,11 @@ async function baselineBackend(stack: Stack): Promise<Backend> {
   const tablePrefix = `${uniqueTag('bb')}_`;
   const redisPrefix = `bench-${tablePrefix.slice(0, -1)}`;
   const pool = new pg.Pool({ connectionString: PG_URL, max: POOL_MAX });
-  await createPgTables(pool, tablePrefix);
+  if (same) {
+    await createPayableTables({ client: 'pg', connection: PG_URL }, tablePrefix);
+  } else {
+    await createPgTables(pool, tablePrefix);
+  }
   const url = new URL(REDIS_URL);
   const queue = new Queue(JOB_NAME, {
     connection: { host: url.hostname, port: Number(url.port || 6379) },
@@ -156,9 +171,10 @@ async function baselineBackend(stack: Stack): Promise<Backend> {
   });
   await queue.waitUntilReady();
   return {
-    receive: pgReceiver(pool, queue, tablePrefix, WEBHOOK_SECRET),
+    receive: (same ? sameReceiver : pgReceiver)(pool, queue, tablePrefix, WEBHOOK_SECRET),
     stats: async () => {
-      const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${tablePrefix}events`);
+      const table = same ? `${tablePrefix}webhook_events` : `${tablePrefix}events`;
+      const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
       return { stored: Number(rows[0]?.n ?? 0), processed: 0 };
     },
     close: async () => {
@@ -209,7 +225,10 @@ async function serve(framework: Framework, backend: Backend): Promise<{ port: nu
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ServerOptions;
-let backend = options.side === 'baseline' ? await baselineBackend(options.stack) : await payableBackend(options.stack);
+let backend =
+  options.side === 'baseline' || options.side === 'same'
+    ? await baselineBackend(options.stack, options.side === 'same')
+    : await payableBackend(options.stack);
 if (options.side === 'core' && backend.payable) {
   const { payable } = backend;
   const receive: ReceiveFn = async (rawBody, headers) => {

@@ -22,7 +22,7 @@ import { Queue } from 'bullmq';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import { createPgTables, JOB_NAME, pgReceiver } from './baseline-inbox.js';
-import { sameReceiver } from './baseline-same.js';
+import { createPayableTables, sameReceiver } from './baseline-same.js';
 import { type Delivery, makeDeliveries } from './events.js';
 import { startCpuProfile } from './profiler.js';
 import {
@@ -157,9 +157,7 @@ async function baselineWebRole(tablePrefix: string, redisPrefix: string, same: b
   const pool = new pg.Pool({ connectionString: PG_URL, max: POOL_MAX });
   if (same) {
     // Payable's own tables, so that both sides write the same rows into the same indexes.
-    const db = knex({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 1 } });
-    await migrate(db, { tablePrefix });
-    await db.destroy();
+    await createPayableTables({ client: 'pg', connection: PG_URL }, tablePrefix);
   } else {
     await createPgTables(pool, tablePrefix);
   }

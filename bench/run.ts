@@ -259,12 +259,17 @@ if (only === undefined || only === 'adapters') {
   log(`adapters: ${settings.duration} s per side in ${settings.slice} s slices, ${settings.connections} connections`);
   for (const stack of settings.stacks) {
     for (const framework of settings.frameworks) {
-      const results: AdapterResult[] = await runAdapterScenario(framework, stack, ['baseline', 'core', 'payable'], {
-        duration: settings.duration,
-        slice: settings.slice,
-        warmup: settings.warmupSeconds,
-        connections: settings.connections,
-      });
+      const results: AdapterResult[] = await runAdapterScenario(
+        framework,
+        stack,
+        ['baseline', 'same', 'core', 'payable'],
+        {
+          duration: settings.duration,
+          slice: settings.slice,
+          warmup: settings.warmupSeconds,
+          connections: settings.connections,
+        },
+      );
       run.adapters.push(...results);
       for (const r of results) {
         log(
