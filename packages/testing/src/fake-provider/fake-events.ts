@@ -358,7 +358,7 @@ function parseObject(kind: FakeObjectKind, data: Record<string, unknown>): Provi
 export function parseFakeEvent(payload: Uint8Array): NormalizedEvent {
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.from(payload).toString('utf8'));
+    body = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
   } catch (cause) {
     throw new InvalidWebhookPayloadError('The fake webhook body is not valid JSON.', {
       context: { provider: 'fake', reason: 'not_json' },

@@ -1,4 +1,5 @@
-import { hmacSha256Hex, InvalidWebhookSignatureError, timingSafeEqualString } from '@payable/core';
+import { createHmac } from 'node:crypto';
+import { InvalidWebhookSignatureError, timingSafeEqualString } from '@payable/core';
 
 /** The header `FakeProvider` signs its webhooks in (lower case, as the core hands headers over). */
 export const FAKE_SIGNATURE_HEADER = 'x-fake-signature';
@@ -24,8 +25,8 @@ export function fakeSignatureValue(secret: string, rawBody: string | Uint8Array,
 }
 
 function fakeSignatureHex(secret: string, rawBody: string | Uint8Array, timestampSeconds: number): string {
-  const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : Buffer.from(rawBody);
-  return hmacSha256Hex(secret, Buffer.concat([Buffer.from(`${timestampSeconds}.`, 'utf8'), body]));
+  // HMAC over `${t}.` then the body's bytes, as they are (no copy of the body).
+  return createHmac('sha256', secret).update(`${timestampSeconds}.`, 'utf8').update(rawBody).digest('hex');
 }
 
 /** A parsed fake signature header: its timestamp and every `v1` signature it carries. */
