@@ -11,7 +11,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { migrate } from '@payable/storage-knex';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
+import type { Queue } from 'bullmq';
 import { createPgTables, pgApplyAndMark, verifyAndParse } from './baseline-inbox.js';
+import { createPayableTables, sameApply, sameReceiver } from './baseline-same.js';
 import { makeDeliveries } from './events.js';
 import { capturingPayable } from './query-count.js';
 import { dropPgTables, PG_URL, POOL_MAX, uniqueTag, WEBHOOK_SECRET } from './shared.js';
@@ -31,6 +33,8 @@ export interface CpuSplit {
   payable: { receive: CpuPerEvent; process: CpuPerEvent };
   /** Receive: verify + `INSERT … ON CONFLICT DO NOTHING`; process: the "apply" worker (bench/baseline-inbox.ts). */
   handWritten: { receive: CpuPerEvent; process: CpuPerEvent };
+  /** The hand-written code doing the same durable work as Payable (bench/baseline-same.ts); absent in older runs. */
+  sameWork?: { receive: CpuPerEvent; process: CpuPerEvent };
   /** This process's CPU per transaction with one statement: through `knex.transaction`, and by hand on the same pool. */
   transaction: { knexUs: number; byHandUs: number; transactions: number };
 }
@@ -123,6 +127,27 @@ async function payableSplit(warmup: number, events: number, concurrency: number)
   }
 }
 
+type Delivery = ReturnType<typeof makeDeliveries>[number];
+
+/**
+ * Warm up, then measure `receive` over `events` deliveries and `apply` over the ids they queued
+ * (`ids` hands over the ids queued since its last call).
+ */
+async function receiveThenApply(
+  tag: string,
+  sizes: { warmup: number; events: number; concurrency: number },
+  receive: (d: Delivery) => Promise<unknown>,
+  apply: (id: string) => Promise<unknown>,
+  ids: () => string[],
+): Promise<{ receive: CpuPerEvent; process: CpuPerEvent }> {
+  const { warmup, events, concurrency } = sizes;
+  await measure(makeDeliveries(warmup, `${tag}w`), concurrency, receive);
+  await measure(ids(), concurrency, apply);
+  const received = await measure(makeDeliveries(events, tag), concurrency, receive);
+  const processed = await measure(ids(), concurrency, apply);
+  return { receive: received, process: processed };
+}
+
 /** The hand-written receive (verify + insert) and "apply" worker, in this process. */
 async function handWrittenSplit(warmup: number, events: number, concurrency: number) {
   const prefix = `${uniqueTag('ch')}_`;
@@ -131,23 +156,43 @@ async function handWrittenSplit(warmup: number, events: number, concurrency: num
     await createPgTables(pool, prefix);
     const insert = `INSERT INTO ${prefix}events (provider, event_id, type, payload) VALUES ('fake', $1, $2, $3)
       ON CONFLICT (provider, event_id) DO NOTHING RETURNING id`;
-    const apply = pgApplyAndMark(pool, prefix);
-    let ids: string[] = [];
-    const receive = async (d: ReturnType<typeof makeDeliveries>[number]) => {
+    const ids: string[] = [];
+    const receive = async (d: Delivery) => {
       const event = verifyAndParse(Buffer.from(d.rawBody), d.headers['x-fake-signature'], WEBHOOK_SECRET);
       const { rows } = await pool.query<{ id: string }>(insert, [event.id, event.type, d.rawBody]);
       if (rows[0]) ids.push(rows[0].id);
     };
-    const processRows = async (): Promise<CpuPerEvent> => {
-      const batch = ids;
-      ids = [];
-      return measure(batch, concurrency, (id) => apply(id));
+    const taken = () => ids.splice(0);
+    return await receiveThenApply(
+      prefix,
+      { warmup, events, concurrency },
+      receive,
+      pgApplyAndMark(pool, prefix),
+      taken,
+    );
+  } finally {
+    await pool.end();
+    await dropPgTables(prefix);
+  }
+}
+
+/** The hand-written code doing the same durable work as Payable (receive and worker), in this process. */
+async function sameWorkSplit(warmup: number, events: number, concurrency: number) {
+  const prefix = `${uniqueTag('cm')}_`;
+  await createPayableTables({ client: 'pg', connection: PG_URL }, prefix);
+  const pool = new pg.Pool({ connectionString: PG_URL, max: POOL_MAX });
+  try {
+    const ids: string[] = [];
+    // A queue that keeps the job ids, as Payable's side has (no Redis on either side).
+    const queue = {
+      add: async (_name: string, data: { id: string }) => {
+        ids.push(data.id);
+      },
     };
-    await measure(makeDeliveries(warmup, `${prefix}w`), concurrency, receive);
-    await processRows();
-    const received = await measure(makeDeliveries(events, prefix), concurrency, receive);
-    const processed = await processRows();
-    return { receive: received, process: processed };
+    const received = sameReceiver(pool, queue as unknown as Queue, prefix, WEBHOOK_SECRET);
+    const receive = (d: Delivery) => received(Buffer.from(d.rawBody), d.headers);
+    const taken = () => ids.splice(0);
+    return await receiveThenApply(prefix, { warmup, events, concurrency }, receive, sameApply(pool, prefix), taken);
   } finally {
     await pool.end();
     await dropPgTables(prefix);
@@ -214,6 +259,8 @@ export async function cpuSplit(events = 3000, warmup = 1000, concurrency = 16): 
   const half = Math.ceil(events / 2);
   const p1 = await payableSplit(warmup, half, concurrency);
   const h1 = await handWrittenSplit(warmup, half, concurrency);
+  const s1 = await sameWorkSplit(warmup, half, concurrency);
+  const s2 = await sameWorkSplit(warmup, half, concurrency);
   const h2 = await handWrittenSplit(warmup, half, concurrency);
   const p2 = await payableSplit(warmup, half, concurrency);
   const transaction = await transactionCost(events * 2, concurrency);
@@ -222,6 +269,7 @@ export async function cpuSplit(events = 3000, warmup = 1000, concurrency = 16): 
     concurrency,
     payable: { receive: mean(p1.receive, p2.receive), process: mean(p1.process, p2.process) },
     handWritten: { receive: mean(h1.receive, h2.receive), process: mean(h1.process, h2.process) },
+    sameWork: { receive: mean(s1.receive, s2.receive), process: mean(s1.process, s2.process) },
     transaction,
   };
 }
