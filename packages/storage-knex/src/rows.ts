@@ -1,6 +1,7 @@
 import {
   InternalError,
   reviveDates,
+  stringifyJson,
   ValidationError,
   type AnyRecord,
   type DeliveryPatch,
@@ -154,7 +155,7 @@ export function recordToRow(record: AnyRecord): Row {
     currency: typeof currency === 'string' ? currency : null,
     created_at: toMs(record.createdAt),
     updated_at: toMs(record.updatedAt),
-    data: JSON.stringify(record),
+    data: stringifyJson(record),
   };
 }
 
