@@ -122,19 +122,35 @@ export function createHttpHandler(payable: Payable, options: HttpHandlerOptions 
     }
   }
 
+  /** The routes by segment count, in order: a request only tries those of its own length. */
+  const byLength = new Map<number, Route[]>();
+  for (const r of routes) {
+    const same = byLength.get(r.segments.length);
+    if (same === undefined) byLength.set(r.segments.length, [r]);
+    else same.push(r);
+  }
+
   async function route(req: HttpRequest, headers: Record<string, string>): Promise<HttpResponse> {
     const segments = matchPrefix(prefix, splitPath(req.path));
     if (segments === null) throw notFound(req);
-    const candidates: Array<{ route: Route; params: Record<string, string> }> = [];
-    for (const r of routes) {
-      const params = matchSegments(r.segments, segments);
-      if (params !== null) candidates.push({ route: r, params });
-    }
-    if (candidates.length === 0) throw notFound(req);
     const method = req.method.toUpperCase();
-    const hit = candidates.find((c) => c.route.method === method);
+    // The first route of the request's method whose path matches; noting whether any path matched.
+    let hit: { route: Route; params: Record<string, string> } | undefined;
+    let pathMatched = false;
+    for (const r of byLength.get(segments.length) ?? []) {
+      if (r.method !== method && pathMatched) continue;
+      const params = matchSegments(r.segments, segments);
+      if (params === null) continue;
+      pathMatched = true;
+      if (r.method === method) {
+        hit = { route: r, params };
+        break;
+      }
+    }
     if (hit === undefined) {
-      const allow = [...new Set(candidates.map((c) => c.route.method))].join(', ');
+      if (!pathMatched) throw notFound(req);
+      const allowed = (byLength.get(segments.length) ?? []).filter((r) => matchSegments(r.segments, segments) !== null);
+      const allow = [...new Set(allowed.map((r) => r.method))].join(', ');
       return errorResponse(
         new NotFoundError(`${method} is not allowed on ${req.path}; allowed: ${allow}`, {
           context: { method, path: stripQuery(req.path), allow },
@@ -153,7 +169,7 @@ export function createHttpHandler(payable: Payable, options: HttpHandlerOptions 
   return async function payableHttpHandler(input: HttpRequest): Promise<HttpResponse> {
     const started = performance.now();
     const req = normalizeRequest(input);
-    safeHook(() => hooks.onRequest?.(req));
+    if (hooks.onRequest) safeHook(() => hooks.onRequest?.(req));
     const limitHeaders: Record<string, string> = {};
     let res: HttpResponse;
     try {
@@ -164,7 +180,7 @@ export function createHttpHandler(payable: Payable, options: HttpHandlerOptions 
     }
     if (Object.keys(limitHeaders).length > 0) res = { ...res, headers: { ...res.headers, ...limitHeaders } };
     const duration = performance.now() - started;
-    safeHook(() => hooks.onResponse?.(req, res, duration));
+    if (hooks.onResponse) safeHook(() => hooks.onResponse?.(req, res, duration));
     return res;
   };
 }

@@ -19,6 +19,28 @@ describe('headersOf', () => {
       headersOf({ 'X-Mixed-Case': 'Value', 'Set-Cookie': ['a=1', 'b=2'], 'x-absent': undefined, authorization: 'x' }),
     ).toEqual({ 'x-mixed-case': 'Value', 'set-cookie': ['a=1', 'b=2'], authorization: 'x' });
   });
+
+  it('a header named __proto__ is a plain header, never the prototype', () => {
+    const raw = JSON.parse('{"__proto__":"x","Host":"a"}') as Record<string, string>;
+    const headers = headersOf(raw);
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(Object.keys(headers)).toEqual(['__proto__', 'host']);
+    expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('x');
+  });
+
+  it('the same headers as lowercasing every present name, for any headers', () => {
+    const value = fc.option(fc.oneof(fc.string(), fc.array(fc.string(), { maxLength: 3 })), { nil: undefined });
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), value), (raw) => {
+        const expected = Object.fromEntries(
+          Object.entries(raw)
+            .filter(([, v]) => v !== undefined)
+            .map(([name, v]) => [name.toLowerCase(), v]),
+        );
+        expect(headersOf(raw)).toEqual(expected);
+      }),
+    );
+  });
 });
 
 describe('queryOf', () => {

@@ -23,12 +23,25 @@ export function splitRequestUrl(url: string): { path: string; search: string } {
  * ```
  */
 export function headersOf(headers: Readonly<Record<string, string | string[] | undefined>>): HttpRequest['headers'] {
-  // Object.fromEntries defines own properties: a name like `__proto__` cannot reach the prototype.
-  return Object.fromEntries(
-    Object.entries(headers)
-      .filter(([, value]) => value !== undefined)
-      .map(([name, value]) => [name.toLowerCase(), value]),
-  );
+  const out: HttpRequest['headers'] = {};
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    setOwn(out, name.toLowerCase(), value);
+  }
+  return out;
+}
+
+/**
+ * `target[key] = value` as an own property, whatever the key: a `__proto__` key (a header or query
+ * key a client sent) is defined, never assigned, so it cannot reach the prototype.
+ */
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
 }
 
 /**
@@ -43,12 +56,14 @@ export function headersOf(headers: Readonly<Record<string, string | string[] | u
  * ```
  */
 export function queryOf(search: string | URLSearchParams): HttpRequest['query'] {
-  const values = new Map<string, string[]>();
+  const query: HttpRequest['query'] = {};
+  // Most requests (every webhook) carry no query string.
+  if (search === '' || search === '?') return query;
   for (const [key, value] of new URLSearchParams(search)) {
-    const seen = values.get(key);
-    if (seen === undefined) values.set(key, [value]);
-    else seen.push(value);
+    const seen = Object.hasOwn(query, key) ? query[key] : undefined;
+    if (seen === undefined) setOwn(query, key, value);
+    else if (Array.isArray(seen)) seen.push(value);
+    else setOwn(query, key, [seen, value]);
   }
-  // Own properties only: keys like `toString` or `__proto__` are values, never Object.prototype's.
-  return Object.fromEntries([...values].map(([key, all]) => [key, all.length === 1 ? all[0] : all]));
+  return query;
 }
