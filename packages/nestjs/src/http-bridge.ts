@@ -198,6 +198,9 @@ export class PayableHttpBridge implements OnModuleInit {
   /** Express: the router's layers and Payable's own, to tell whose a failed request was. */
   private expressStack: ExpressLayerLike[] = [];
   private expressLayer: ExpressLayerLike | undefined;
+  /** The last mount path `depthOf` measured, and its segment count. */
+  private lastMount = '';
+  private lastDepth = 0;
 
   constructor(
     @Inject(PAYABLE_MODULE_OPTIONS) options: PayableModuleOptions,
@@ -289,7 +292,7 @@ export class PayableHttpBridge implements OnModuleInit {
       if (body.kind === 'too-large') {
         view.stream.resume();
         const size = body.size ?? declaredLength(view.headers);
-        send(res, this.tooLarge(size, failure?.kind === 'too-large' ? failure.parserLimit : undefined), true);
+        this.send(res, this.tooLarge(size, failure?.kind === 'too-large' ? failure.parserLimit : undefined), true);
         return;
       }
       const { path, search } = splitRequestUrl(view.url);
@@ -302,10 +305,15 @@ export class PayableHttpBridge implements OnModuleInit {
       };
       if (view.ip !== undefined) neutral.ip = view.ip;
       const response = await this.handler(neutral);
-      send(res, body.bytes ? response : withRawBodyHint(response));
+      this.send(res, body.bytes ? response : withRawBodyHint(response));
     } catch (error) {
-      send(res, errorResponse(error));
+      this.send(res, errorResponse(error));
     }
+  }
+
+  private send(res: unknown, response: HttpResponse, close = false): void {
+    if (this.fastify(res, isFastifyReply)) sendFastify(res as FastifyReplyLike, response, close);
+    else writeNodeResponse(res as ServerResponse, response, { close });
   }
 
   private onFastifyRoute(route: FastifyRouteOptionsLike): void {
@@ -324,17 +332,23 @@ export class PayableHttpBridge implements OnModuleInit {
     };
   }
 
+  /** Whether requests and replies are Fastify's: known from the platform, duck-typed on any other. */
+  private fastify(value: unknown, duckType: (value: unknown) => boolean): boolean {
+    return this.platform === 'other' ? duckType(value) : this.platform === 'fastify';
+  }
+
   private view(req: unknown): RequestView {
-    if (isFastifyRequest(req)) {
+    if (this.fastify(req, isFastifyRequest)) {
+      const fastify = req as FastifyRequestLike;
       return {
-        method: req.method,
-        url: req.url,
-        headers: req.headers,
-        stream: req.raw,
-        rawBody: req.rawBody,
-        body: req.body,
-        ip: req.ip,
-        mount: fastifyMount(req.routeOptions?.url),
+        method: fastify.method,
+        url: fastify.url,
+        headers: fastify.headers,
+        stream: fastify.raw,
+        rawBody: fastify.rawBody,
+        body: fastify.body,
+        ip: fastify.ip,
+        mount: fastifyMount(fastify.routeOptions?.url),
       };
     }
     const express = req as ExpressRequestLike;
@@ -377,9 +391,18 @@ export class PayableHttpBridge implements OnModuleInit {
 
   /** The path the core sees: the prefix plus what follows Payable's mount point in the URL. */
   private neutralPath(pathname: string, mount: string | undefined): string {
-    const rest = dropSegments(pathname, segmentsOf(mount ?? this.prefix).length);
+    const rest = dropSegments(pathname, this.depthOf(mount ?? this.prefix));
     const path = this.prefix + rest;
     return path === '' ? '/' : path;
+  }
+
+  /** How many segments a mount path has (one mount per app: the last answer is kept). */
+  private depthOf(mount: string): number {
+    if (mount !== this.lastMount) {
+      this.lastMount = mount;
+      this.lastDepth = segmentsOf(mount).length;
+    }
+    return this.lastDepth;
   }
 
   /**
@@ -579,14 +602,10 @@ function withRawBodyHint(response: HttpResponse): HttpResponse {
   return { ...response, body: JSON.stringify(error.toJSON()) };
 }
 
-function send(res: unknown, response: HttpResponse, close = false): void {
-  if (isFastifyReply(res)) {
-    if (res.sent || res.raw.headersSent) return;
-    res.code(response.status);
-    for (const [name, value] of Object.entries(response.headers)) res.header(name, value);
-    if (close) res.header('connection', 'close');
-    res.send(response.body);
-    return;
-  }
-  writeNodeResponse(res as ServerResponse, response, { close });
+function sendFastify(res: FastifyReplyLike, response: HttpResponse, close: boolean): void {
+  if (res.sent || res.raw.headersSent) return;
+  res.code(response.status);
+  for (const [name, value] of Object.entries(response.headers)) res.header(name, value);
+  if (close) res.header('connection', 'close');
+  res.send(response.body);
 }
