@@ -30,6 +30,7 @@ import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import { createPgTables, JOB_NAME, pgReceiver, sqliteReceiver } from './baseline-inbox.js';
 import { createPayableTables, sameReceiver, sqliteSameReceiver } from './baseline-same.js';
+import { startCpuProfile } from './profiler.js';
 import { mountExpressBaseline, mountFastifyBaseline, nestBaselineModule, type ReceiveFn } from './baseline-routes.js';
 import {
   ATTEMPTS,
@@ -238,8 +239,12 @@ if (options.side === 'core' && backend.payable) {
   backend = { receive, stats: backend.stats, close: backend.close };
 }
 const server = await serve(options.framework, backend);
+// BENCH_PROFILE_DIR: profile this server from ready to stop (bench/profile-summary.ts reads the file).
+const profileDir = process.env.BENCH_PROFILE_DIR;
+const stopProfile = profileDir ? await startCpuProfile() : null;
 tellParent({ type: 'ready', port: server.port });
 await fromParent('stop');
+await stopProfile?.(join(profileDir as string, `${options.framework}-${options.stack}-${options.side}.cpuprofile`));
 await server.stop();
 // Requests the load generator abandoned at the end may still be finishing.
 await new Promise((resolve) => setTimeout(resolve, 300));

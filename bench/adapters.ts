@@ -41,6 +41,8 @@ export interface AdapterResult {
   stored: number;
   /** Events processed inline (SQLite stack). */
   processed: number;
+  /** Requests/s (2xx) of each measured slice, in order: slice i of every side ran in the same round. Absent in older runs. */
+  slices?: number[];
 }
 
 interface CannonResult {
@@ -52,6 +54,8 @@ interface CannonResult {
 }
 
 interface Tally {
+  /** 2xx requests/s of each slice. */
+  slices: number[];
   seconds: number;
   ok: number;
   errors: number;
@@ -127,7 +131,7 @@ export async function runAdapterScenario(
         child,
         port,
         next: deliveryStream(uniqueTag('h')),
-        tally: { seconds: 0, ok: 0, errors: 0, timeouts: 0, non2xx: 0, latencies: [] },
+        tally: { slices: [], seconds: 0, ok: 0, errors: 0, timeouts: 0, non2xx: 0, latencies: [] },
         warm2xx: 0,
       });
     }
@@ -145,6 +149,7 @@ export async function runAdapterScenario(
         const result = await load(r.port, options.slice, options.connections, r.next, r.tally.latencies);
         r.tally.seconds += result.duration;
         r.tally.ok += result['2xx'];
+        r.tally.slices.push(result['2xx'] / result.duration);
         r.tally.errors += result.errors;
         r.tally.timeouts += result.timeouts;
         r.tally.non2xx += result.non2xx;
@@ -174,6 +179,7 @@ export async function runAdapterScenario(
         answered2xx: r.tally.ok + r.warm2xx,
         stored,
         processed,
+        slices: r.tally.slices,
       });
     }
     return results;

@@ -144,6 +144,19 @@ function met(ratios: (number | undefined)[]): string {
   return 'mixed';
 }
 
+/**
+ * The lowest and highest of the per-round ratios of two sides' slices (round i of one side against
+ * round i of the other, taken seconds apart), as `min–max %`; `''` when a run kept no slices.
+ */
+function roundSpread(a: AdapterResult | undefined, b: AdapterResult | undefined): string {
+  const xs = a?.slices;
+  const ys = b?.slices;
+  if (!xs || !ys || xs.length === 0 || xs.length !== ys.length) return '';
+  const ratios = xs.map((x, i) => x / (ys[i] as number)).filter((v) => Number.isFinite(v));
+  if (ratios.length === 0) return '';
+  return `${Math.round(100 * Math.min(...ratios))}–${Math.round(100 * Math.max(...ratios))} %`;
+}
+
 function ratio(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined || b === undefined || b === 0 ? undefined : a / b;
 }
@@ -663,7 +676,10 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
     p(
       `  ${s.warmupSeconds} s, then the load alternates between them in ${s.slice} s slices until each had ${s.duration} s, so background`,
     );
-    p('  load on the machine hits all four alike. Latency percentiles are over every 2xx response of the slices.');
+    p('  load on the machine hits all four alike. Requests/s is over all the slices of a side; the ratios in');
+    p('  the table divide those totals. "Rounds" shows how far the ratio of single slices (round i of one side');
+    p('  against round i of the other, seconds apart) moves on this shared machine: the lowest and highest.');
+    p('  Latency percentiles are over every 2xx response of the slices.');
     p("- **SQLite + sync queue**: a fresh SQLite file (better-sqlite3) in WAL mode on both sides (Payable's");
     p('  `migrate()` sets it; the hand-written route sets it too, so the journal mode does not decide: with');
     p('  the default rollback journal every commit costs several fsyncs and the hand-written route is several');
@@ -686,9 +702,9 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
       p(`**${runLabel(i, r)}**, ${r.settings.duration} s per side, ${r.settings.connections} connections`);
       p();
       p(
-        '| framework | stack | side | requests/s | p50 ms | p99 ms | errors + timeouts / non-2xx | stored / 2xx | / hand-written, same work | / hand-written | adapter / core route |',
+        '| framework | stack | side | requests/s | p50 ms | p99 ms | errors + timeouts / non-2xx | stored / 2xx | / hand-written, same work | rounds: / same work, lowest–highest | / hand-written | adapter / core route |',
       );
-      p('|---|---|---|---:|---:|---:|---|---|---:|---:|---:|');
+      p('|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|');
       for (const stack of r.settings.stacks) {
         for (const fw of r.settings.frameworks) {
           const base = adapterOf(r, fw, stack, 'baseline');
@@ -700,7 +716,7 @@ export function renderReport(runs: readonly BenchRun[], root: string): string {
             const label = SIDE_LABELS[side];
             const hand = side === 'baseline' || side === 'same';
             p(
-              `| ${FRAMEWORK_NAMES[fw] ?? fw} | ${stack === 'sqlite' ? 'SQLite + sync' : 'PostgreSQL + BullMQ'} | ${label} | ${n0(x.requestsPerSecond)} | ${n1(x.p50Ms)} | ${n1(x.p99Ms)} | ${x.errors + x.timeouts} / ${x.non2xx} | ${x.stored} / ${x.answered2xx} | ${hand ? '' : pct(x.requestsPerSecond, same?.requestsPerSecond)} | ${hand ? '' : pct(x.requestsPerSecond, base?.requestsPerSecond)} | ${side === 'payable' ? pct(x.requestsPerSecond, core?.requestsPerSecond) : ''} |`,
+              `| ${FRAMEWORK_NAMES[fw] ?? fw} | ${stack === 'sqlite' ? 'SQLite + sync' : 'PostgreSQL + BullMQ'} | ${label} | ${n0(x.requestsPerSecond)} | ${n1(x.p50Ms)} | ${n1(x.p99Ms)} | ${x.errors + x.timeouts} / ${x.non2xx} | ${x.stored} / ${x.answered2xx} | ${hand ? '' : pct(x.requestsPerSecond, same?.requestsPerSecond)} | ${hand ? '' : roundSpread(x, same)} | ${hand ? '' : pct(x.requestsPerSecond, base?.requestsPerSecond)} | ${side === 'payable' ? pct(x.requestsPerSecond, core?.requestsPerSecond) : ''} |`,
             );
           }
         }

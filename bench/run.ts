@@ -12,6 +12,8 @@
  * --docs / --no-docs; --cleanup drops what an
  * interrupted run left behind (tables and Redis keys with the benchmark's prefixes) and exits;
  * --render only re-renders docs/benchmarks.md from the stored results.
+ * Environment: BENCH_PROFILE_DIR=<dir> makes each adapter benchmark server write a CPU profile of
+ * its measured load there (read it with bench/profile-summary.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -58,8 +60,8 @@ const settings = {
   concurrency: Number(option('concurrency') ?? 32),
   workers: 2,
   workerConcurrency: 16,
-  duration: Number(option('duration') ?? (quick ? 3 : 6)),
-  slice: quick ? 1.5 : 2,
+  duration: Number(option('duration') ?? (quick ? 3 : 12)),
+  slice: 1.5,
   warmupSeconds: quick ? 1 : 1.5,
   connections: Number(option('connections') ?? 16),
   frameworks: (option('frameworks') ?? 'express,fastify,nest').split(',') as Framework[],
