@@ -93,7 +93,9 @@ export type {
 } from './records/types.js';
 export { MemoryStorageDriver } from './storage/memory-storage.js';
 export type {
+  ClaimedWebhookEvent,
   ClaimOptions,
+  ClaimWithoutPayload,
   DeliveryPatch,
   DeliveryQuery,
   DeliveryStatus,

@@ -4,7 +4,9 @@ import {
   StorageUnavailableError,
   SystemClock,
   type AnyRecord,
+  type ClaimedWebhookEvent,
   type ClaimOptions,
+  type ClaimWithoutPayload,
   type Clock,
   type DeliveryPatch,
   type DeliveryQuery,
@@ -44,6 +46,7 @@ import {
 import { isDeadlock, isUniqueViolation, toStorageError } from './errors.js';
 import {
   attemptToRow,
+  CLAIMED_EVENT_COLUMNS,
   decodeCursor,
   deliveryPatchToRow,
   deliveryToRow,
@@ -64,6 +67,7 @@ import {
   rowToAttempt,
   rowToDelivery,
   rowToEndpoint,
+  rowToClaimedEvent,
   rowToEvent,
   rowToIdempotency,
   rowToL402RootKey,
@@ -140,6 +144,8 @@ const EVENT_STATUSES: readonly WebhookEventStatus[] = ['pending', 'processing', 
 const INSERT_CHUNK = 100;
 /** The columns a record read needs: the record is its `data` JSON (see `rowToRecord`). */
 const RECORD_READ: readonly string[] = ['data'];
+/** No column list: every column (`*`). */
+const NO_COLUMNS: readonly string[] = [];
 /** How often an insert-or-read races a concurrent delete (idempotency keys, locks) before giving up. */
 const RACE_RETRIES = 5;
 /** How often a transaction of the driver's own that the database chose as a deadlock victim runs again. */
@@ -706,9 +712,18 @@ export class KnexStorageDriver implements StorageDriver {
    * one wins. With `{ processed: true }` the same `UPDATE` marks it processed instead (for a
    * transaction doing the event's work). Returns the claimed event, or `null`.
    */
-  async claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): Promise<StoredWebhookEvent | null> {
+  claimWebhookEvent(id: string, lease: Lease, options: ClaimWithoutPayload): Promise<ClaimedWebhookEvent | null>;
+  claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): Promise<StoredWebhookEvent | null>;
+  async claimWebhookEvent(
+    id: string,
+    lease: Lease,
+    options?: ClaimOptions,
+  ): Promise<StoredWebhookEvent | ClaimedWebhookEvent | null> {
     const now = toMs(lease.now);
     const processed = options?.processed === true;
+    // Without the payload: only the other columns are read back, and the event is made without it.
+    const columns = options?.payload === false ? CLAIMED_EVENT_COLUMNS : NO_COLUMNS;
+    const toEvent = options?.payload === false ? rowToClaimedEvent : rowToEvent;
     const patch: Row = processed
       ? {
           status: 'processed',
@@ -724,17 +739,17 @@ export class KnexStorageDriver implements StorageDriver {
     // The patch's values in the claim statement's order (see `HotSql.claimEvent`), then the condition's.
     const bindings = [...Object.values(patch), id, 'pending', 'processing', now];
     if (sql && bindable(bindings)) {
-      const claim = sql.claimEvent(table, processed);
+      const claim = sql.claimEvent(table, processed, columns);
       return this.#write(async (db) => {
         if (this.#dialect !== 'mysql') {
           const { rows } = await sql.run(db, claim, bindings);
-          return rows[0] ? rowToEvent(rows[0]) : null;
+          return rows[0] ? toEvent(rows[0]) : null;
         }
         // MySQL has no UPDATE … RETURNING: update and read back under the row lock.
         return this.#atomically(db, async (trx) => {
           if ((await sql.run(trx, claim, bindings)).count === 0) return null;
-          const rows = await this.#selectWhere(trx, table, { id }, null);
-          return rows[0] ? rowToEvent(rows[0]) : null;
+          const rows = await this.#selectWhere(trx, table, { id }, null, columns);
+          return rows[0] ? toEvent(rows[0]) : null;
         });
       });
     }
@@ -754,14 +769,18 @@ export class KnexStorageDriver implements StorageDriver {
     return this.#write(async (db) => {
       const set = { ...patch, attempts: db.raw('?? + 1', ['attempts']) };
       if (this.#dialect !== 'mysql') {
-        const rows: Row[] = await claimable(db(table)).update(set).returning('*');
-        return rows[0] ? rowToEvent(rows[0]) : null;
+        const rows: Row[] = await claimable(db(table))
+          .update(set)
+          .returning(columns.length > 0 ? [...columns] : '*');
+        return rows[0] ? toEvent(rows[0]) : null;
       }
       return this.#atomically(db, async (trx) => {
         const changed = await claimable(trx(table)).update(set);
         if (num(changed) === 0) return null;
-        const rows: Row[] = await trx(table).select('*').where('id', id);
-        return rows[0] ? rowToEvent(rows[0]) : null;
+        const rows: Row[] = await trx(table)
+          .select(columns.length > 0 ? [...columns] : '*')
+          .where('id', id);
+        return rows[0] ? toEvent(rows[0]) : null;
       });
     });
   }

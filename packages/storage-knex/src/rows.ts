@@ -17,6 +17,7 @@ import {
   type StoredL402RootKey,
   type StoredL402SpentToken,
   type StoredOutboxMessage,
+  type ClaimedWebhookEvent,
   type StoredWebhookEvent,
   type WebhookEventPatch,
   type WebhookEventStatus,
@@ -197,6 +198,36 @@ export function eventToRow(event: StoredWebhookEvent): Row {
 
 /** The stored webhook event a row holds. */
 export function rowToEvent(row: Row): StoredWebhookEvent {
+  const event = rowToClaimedEvent(row) as StoredWebhookEvent;
+  event.payload = str(row.payload);
+  return event;
+}
+
+/**
+ * The columns of a webhook event row but its raw payload: what a claim with `{ payload: false }`
+ * reads back (see `rowToClaimedEvent`).
+ */
+export const CLAIMED_EVENT_COLUMNS: readonly string[] = [
+  'id',
+  'tenant_id',
+  'provider',
+  'provider_event_id',
+  'type',
+  'provider_type',
+  'status',
+  'attempts',
+  'last_error',
+  'normalized',
+  'object_key',
+  'received_at',
+  'updated_at',
+  'processed_at',
+  'locked_by',
+  'locked_until',
+];
+
+/** The webhook event a row holds, without its raw payload (the row needs only `CLAIMED_EVENT_COLUMNS`). */
+export function rowToClaimedEvent(row: Row): ClaimedWebhookEvent {
   return {
     id: str(row.id),
     tenantId: strOrNull(row.tenant_id),
@@ -207,7 +238,6 @@ export function rowToEvent(row: Row): StoredWebhookEvent {
     status: str(row.status) as WebhookEventStatus,
     attempts: num(row.attempts),
     lastError: strOrNull(row.last_error),
-    payload: str(row.payload),
     normalized: str(row.normalized),
     objectKey: strOrNull(row.object_key),
     receivedAt: dateOf(row.received_at),

@@ -255,17 +255,17 @@ export class HotSql {
   /**
    * The webhook claim: `update <table> set status = ?, locked_by = ?, locked_until = ?, updated_at
    * = ?, attempts = attempts + 1 where id = ? and (status = ? or (status = ? and (locked_until is
-   * null or locked_until <= ?)))`, `returning *` on PostgreSQL and SQLite. With `processed`, the
-   * claim that marks the event processed at once: `processed_at = ?, last_error = ?` follow
-   * `updated_at = ?`.
+   * null or locked_until <= ?)))`, `returning *` on PostgreSQL and SQLite (`returning` only
+   * `columns` when some are given). With `processed`, the claim that marks the event processed at
+   * once: `processed_at = ?, last_error = ?` follow `updated_at = ?`.
    *
    * @example
    * ```ts
    * await sql.run(db, sql.claimEvent(table), ['processing', owner, until, now, id, 'pending', 'processing', now]);
    * ```
    */
-  claimEvent(table: string, processed = false): string {
-    return this.#memo(processed ? 'claim-processed' : 'claim', table, NONE, NONE, 0, () => {
+  claimEvent(table: string, processed = false, columns: readonly string[] = NONE): string {
+    return this.#memo(processed ? 'claim-processed' : 'claim', table, columns, NONE, 0, () => {
       const q = (column: string): string => this.#quote(column);
       // Marked processed in the claim: also `processed_at` and `last_error`, bound after `updated_at`.
       const done = processed ? `${q('processed_at')} = ?, ${q('last_error')} = ?, ` : '';
@@ -273,7 +273,9 @@ export class HotSql {
         `update ${q(table)} set ${q('status')} = ?, ${q('locked_by')} = ?, ${q('locked_until')} = ?, ` +
         `${q('updated_at')} = ?, ${done}${q('attempts')} = ${q('attempts')} + 1 where ${q('id')} = ? and ` +
         `(${q('status')} = ? or (${q('status')} = ? and (${q('locked_until')} is null or ${q('locked_until')} <= ?)))`;
-      return this.#dialect === 'mysql' ? sql : `${sql} returning *`;
+      if (this.#dialect === 'mysql') return sql;
+      const list = columns.length > 0 ? columns.map((column) => this.#quote(column)).join(', ') : '*';
+      return `${sql} returning ${list}`;
     });
   }
 }

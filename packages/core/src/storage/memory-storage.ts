@@ -5,7 +5,9 @@ import type {
   DeliveryQuery,
   EndpointPatch,
   EndpointQuery,
+  ClaimedWebhookEvent,
   ClaimOptions,
+  ClaimWithoutPayload,
   Lease,
   OutboxPatch,
   ProviderRef,
@@ -360,7 +362,7 @@ class MemoryEngine {
     return event ? copy(event) : null;
   }
 
-  claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): StoredWebhookEvent | null {
+  claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): StoredWebhookEvent | ClaimedWebhookEvent | null {
     const event = this.#events.get(id);
     if (!event) return null;
     const now = lease.now.getTime();
@@ -388,6 +390,10 @@ class MemoryEngine {
           updatedAt: copy(lease.now),
         };
     this.#put(this.#events, id, claimed);
+    if (options?.payload === false) {
+      const { payload: _payload, ...rest } = claimed;
+      return copy(rest);
+    }
     return copy(claimed);
   }
 
@@ -778,7 +784,13 @@ abstract class MemorySession implements StorageSession {
     return this.run(() => this.engine.getWebhookEvent(id));
   }
 
-  claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): Promise<StoredWebhookEvent | null> {
+  claimWebhookEvent(id: string, lease: Lease, options: ClaimWithoutPayload): Promise<ClaimedWebhookEvent | null>;
+  claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): Promise<StoredWebhookEvent | null>;
+  claimWebhookEvent(
+    id: string,
+    lease: Lease,
+    options?: ClaimOptions,
+  ): Promise<StoredWebhookEvent | ClaimedWebhookEvent | null> {
     return this.run(() => this.engine.claimWebhookEvent(id, lease, options));
   }
 

@@ -283,7 +283,34 @@ export interface Lease {
 export interface ClaimOptions {
   /** Mark the event `processed` in the claim itself (see `claimWebhookEvent`). Default `false`. */
   processed?: boolean;
+  /**
+   * `false`: answer the claimed event without its raw `payload`, for a caller that works from the
+   * normalized event only; a large provider payload is then not read back. Default `true`.
+   */
+  payload?: boolean;
 }
+
+/**
+ * A claimed webhook event without its raw payload: what `claimWebhookEvent` answers with
+ * `{ payload: false }`.
+ *
+ * @example
+ * ```ts
+ * const event: ClaimedWebhookEvent | null = await tx.claimWebhookEvent(id, lease, { processed: true, payload: false });
+ * ```
+ */
+export type ClaimedWebhookEvent = Omit<StoredWebhookEvent, 'payload'>;
+
+/**
+ * Claim options that leave the raw payload out of the answer: `claimWebhookEvent` then answers a
+ * {@link ClaimedWebhookEvent}.
+ *
+ * @example
+ * ```ts
+ * const fastPath: ClaimWithoutPayload = { processed: true, payload: false };
+ * ```
+ */
+export type ClaimWithoutPayload = ClaimOptions & { payload: false };
 
 /**
  * The operations of the storage port. Every write that deduplicates does it with a unique key in
@@ -326,7 +353,10 @@ export interface StorageSession {
    * `processedAt` and `updatedAt` = `lease.now`, no lease, no `lastError`), in the same statement.
    * It is meant for a transaction that does the event's work: the claim's row lock keeps other
    * claimers out until the commit, and a rollback undoes the claim with the work.
+   *
+   * With `{ payload: false }` the answer leaves the raw payload out (see `ClaimedWebhookEvent`).
    */
+  claimWebhookEvent(id: string, lease: Lease, options: ClaimWithoutPayload): Promise<ClaimedWebhookEvent | null>;
   claimWebhookEvent(id: string, lease: Lease, options?: ClaimOptions): Promise<StoredWebhookEvent | null>;
   /** Update an event; with `owner`, only while that owner holds it. Returns whether a row changed. */
   updateWebhookEvent(id: string, patch: WebhookEventPatch, options?: { owner?: string }): Promise<boolean>;

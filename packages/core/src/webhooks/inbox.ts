@@ -29,6 +29,7 @@ import type { RecordStore } from '../records/record-store.js';
 import { parseRecordJson, stringifyJson } from '../records/serialize.js';
 import type { Page, PaymentStatus } from '../records/types.js';
 import type {
+  ClaimedWebhookEvent,
   StorageDriver,
   StorageSession,
   StoredWebhookEvent,
@@ -130,7 +131,7 @@ export class WebhookInbox implements WebhooksApi {
   }
 
   /** The normalized event a stored event holds, its dates revived (parsed once). */
-  private normalizedOf(e: StoredWebhookEvent): NormalizedEvent {
+  private normalizedOf(e: ClaimedWebhookEvent): NormalizedEvent {
     return parseRecordJson<NormalizedEvent>(this.open(e.normalized, e.id, 'normalized'));
   }
 
@@ -485,15 +486,16 @@ export class WebhookInbox implements WebhooksApi {
    */
   private async claimAndApply(storage: StorageDriver, eventId: string, owner: string): Promise<boolean> {
     const started = Date.now();
-    let claimed: StoredWebhookEvent | null = null;
+    let claimed: ClaimedWebhookEvent | null = null;
     try {
       claimed = await storage.transaction(async (tx) => {
         const now = this.ctx.clock.now();
         // Claimed and marked processed in one statement: the rollback of a failed apply undoes both.
+        // The apply works from the normalized event: the raw payload is not read back.
         const row = await tx.claimWebhookEvent(
           eventId,
           { owner, now, until: new Date(now.getTime() + this.settings.leaseMs) },
-          { processed: true },
+          { processed: true, payload: false },
         );
         if (!row) return null;
         const event = this.normalizedOf(row);
@@ -521,7 +523,11 @@ export class WebhookInbox implements WebhooksApi {
   }
 
   /** Apply a provider object and write its outbox messages, inside `tx`. */
-  private async applyIn(tx: StorageSession, claimed: StoredWebhookEvent, object: ProviderObject): Promise<ApplyResult> {
+  private async applyIn(
+    tx: StorageSession,
+    claimed: ClaimedWebhookEvent,
+    object: ProviderObject,
+  ): Promise<ApplyResult> {
     const result = await applyProviderObject(
       {
         session: tx,

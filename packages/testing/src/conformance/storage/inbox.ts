@@ -204,6 +204,37 @@ export function inboxTests(test: DefineTest): void {
     expect(must(await storage.getWebhookEvent(event.id), 'the stored event').attempts).toBe(1);
   });
 
+  test('claimWebhookEvent { payload: false } – the claimed event without its raw payload, the rest as the store holds it', async (storage) => {
+    const event = makeWebhookEvent({ tenantId: 'tenant-a', objectKey: 'payment:pi_1' });
+    const other = makeWebhookEvent();
+    await storage.insertWebhookEvent(event);
+    await storage.insertWebhookEvent(other);
+    const claimed = must(
+      await storage.claimWebhookEvent(event.id, lease('worker-1', 5, 30), { processed: true, payload: false }),
+      'the claimed event',
+    );
+    expect(claimed).not.toHaveProperty('payload');
+    const stored = must(await storage.getWebhookEvent(event.id), 'the stored event');
+    const { payload, ...rest } = stored;
+    expect(claimed).toEqual(rest);
+    expect(payload).toBe(event.payload);
+    expect(claimed).toMatchObject({
+      status: 'processed',
+      attempts: 1,
+      normalized: event.normalized,
+      tenantId: 'tenant-a',
+    });
+    // Without `processed`: a lease, the payload still left out.
+    const leased = must(
+      await storage.claimWebhookEvent(other.id, lease('worker-2', 5, 30), { payload: false }),
+      'the leased event',
+    );
+    expect(leased).not.toHaveProperty('payload');
+    expect(leased).toMatchObject({ id: other.id, status: 'processing', lockedBy: 'worker-2', attempts: 1 });
+    expect(leased.lockedUntil).toEqual(fixtureTime(35));
+    expect(must(await storage.getWebhookEvent(other.id), 'the leased row').payload).toBe(other.payload);
+  });
+
   test('claimWebhookEvent – returns null for an unknown id', async (storage) => {
     expect(await storage.claimWebhookEvent(newId('evt'), lease('worker-1', 0))).toBeNull();
   });
