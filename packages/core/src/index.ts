@@ -184,7 +184,7 @@ export {
 export { canTransition } from './records/transitions.js';
 export { isKnownCurrency } from './validation/schemas.js';
 export { hmacSha256Hex, timingSafeEqualString } from './util/timing-safe.js';
-export { reviveDates, stringifyJson } from './records/serialize.js';
+export { reviveDates } from './records/serialize.js';
 export { toWebhookEventView } from './webhooks/inbox.js';
 export type {
   LightningApi,

@@ -1,7 +1,6 @@
 import {
   InternalError,
   reviveDates,
-  stringifyJson,
   ValidationError,
   type AnyRecord,
   type DeliveryPatch,
@@ -156,7 +155,7 @@ export function recordToRow(record: AnyRecord): Row {
     currency: typeof currency === 'string' ? currency : null,
     created_at: toMs(record.createdAt),
     updated_at: toMs(record.updatedAt),
-    data: stringifyJson(record),
+    data: JSON.stringify(record),
   };
 }
 

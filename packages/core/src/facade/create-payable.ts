@@ -19,7 +19,7 @@ import { ProviderResilience } from '../resilience/provider-resilience.js';
 import { JOB_NAMES } from '../queue/types.js';
 import { applyProviderObject, outboxMessagesFor, type ApplyResult } from '../records/apply.js';
 import { RecordStore } from '../records/record-store.js';
-import { parseRecordJson, stringifyJson } from '../records/serialize.js';
+import { parseRecordJson } from '../records/serialize.js';
 import type { AnyRecord, PaymentRecord, RecordKind } from '../records/types.js';
 import { canonicalJson, sha256Hex } from '../util/canonical-json.js';
 import {
@@ -331,7 +331,7 @@ class PayableFacade implements Payable {
     input: unknown,
   ): (key: string | null) => Promise<{ status: number; body: string }> {
     const p = r.provider;
-    const created = (record: AnyRecord) => ({ status: 201, body: stringifyJson(record) });
+    const created = (record: AnyRecord) => ({ status: 201, body: JSON.stringify(record) });
     switch (operation) {
       case 'charge': {
         const i = parseInput(chargeSchema, input, 'charge');
@@ -514,7 +514,7 @@ class PayableFacade implements Payable {
             key,
           );
           const record = await this.record(r, { kind: 'subscription', ...s, metadata: s.metadata ?? sub.metadata });
-          return { status: 200, body: stringifyJson(record) };
+          return { status: 200, body: JSON.stringify(record) };
         };
       }
     }

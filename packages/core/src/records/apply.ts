@@ -5,7 +5,6 @@ import type { StorageSession, StoredOutboxMessage } from '../storage/types.js';
 import { settleLightningPayment } from '../lightning/settlement.js';
 import { newId } from '../util/ids.js';
 import type { RecordStore } from './record-store.js';
-import { stringifyJson } from './serialize.js';
 import { canTransition } from './transitions.js';
 import type {
   AnyRecord,
@@ -161,7 +160,7 @@ function statusOf(record: AnyRecord): string | null {
 
 function comparable(record: AnyRecord): string {
   const { updatedAt: _u, createdAt: _c, id: _i, ...rest } = record;
-  return stringifyJson(rest);
+  return JSON.stringify(rest);
 }
 
 /** Merge an incoming view of a record into the stored one, keeping transitions monotonic. */
@@ -254,9 +253,9 @@ export function recordEventData(kind: RecordKind, record: AnyRecord): JsonValue 
 function recordEventJson(kind: RecordKind, record: AnyRecord): string {
   if (kind === 'customer') {
     const { email: _email, name: _name, ...rest } = record as CustomerRecord;
-    return stringifyJson({ object: kind, ...rest });
+    return JSON.stringify({ object: kind, ...rest });
   }
-  return stringifyJson({ object: kind, ...record });
+  return JSON.stringify({ object: kind, ...record });
 }
 
 /**

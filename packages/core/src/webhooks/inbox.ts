@@ -26,7 +26,7 @@ import { JOB_NAMES, type JobContext } from '../queue/types.js';
 import { isRefusedSettlement } from '../lightning/settlement.js';
 import { applyProviderObject, outboxMessagesFor, type ApplyResult } from '../records/apply.js';
 import type { RecordStore } from '../records/record-store.js';
-import { parseRecordJson, stringifyJson } from '../records/serialize.js';
+import { parseRecordJson } from '../records/serialize.js';
 import type { Page, PaymentStatus } from '../records/types.js';
 import type {
   ClaimedWebhookEvent,
@@ -234,7 +234,7 @@ export class WebhookInbox implements WebhooksApi {
       attempts: 0,
       lastError: null,
       payload: this.seal(text, id, 'payload'),
-      normalized: this.seal(stringifyJson(event), id, 'normalized'),
+      normalized: this.seal(JSON.stringify(event), id, 'normalized'),
       objectKey: objectKeyOf(providerName, event),
       receivedAt: now,
       updatedAt: now,
@@ -613,7 +613,7 @@ export class WebhookInbox implements WebhooksApi {
       providerType: claimed.providerType,
       providerEventId: claimed.providerEventId,
       payload,
-      record: result ? (JSON.parse(stringifyJson(result.record)) as JsonValue) : null,
+      record: result ? (JSON.parse(JSON.stringify(result.record)) as JsonValue) : null,
     };
     for (const handler of handlers) await handler(event);
   }
