@@ -80,7 +80,7 @@ import {
 } from './rows.js';
 import { GroupCommit } from './group-commit.js';
 import { PgTransactions } from './pg-transaction.js';
-import { bindable, comparable, HotSql } from './statements.js';
+import { bindable, comparable, HotSql, NONE } from './statements.js';
 import { DEFAULT_TABLE_PREFIX, tableNames, type TableNames } from './tables.js';
 
 /**
@@ -144,14 +144,17 @@ const EVENT_STATUSES: readonly WebhookEventStatus[] = ['pending', 'processing', 
 const INSERT_CHUNK = 100;
 /** The columns a record read needs: the record is its `data` JSON (see `rowToRecord`). */
 const RECORD_READ: readonly string[] = ['data'];
-/** No column list: every column (`*`). */
-const NO_COLUMNS: readonly string[] = [];
 /** How often an insert-or-read races a concurrent delete (idempotency keys, locks) before giving up. */
 const RACE_RETRIES = 5;
 /** How often a transaction of the driver's own that the database chose as a deadlock victim runs again. */
 const DEADLOCK_RETRIES = 5;
 /** The unique key of a delivery. */
 const DELIVERY_REF = ['endpoint_id', 'event_id'];
+
+/** A column list for the query builder: `columns`, or `*` when there are none. */
+function builderColumns(columns: readonly string[]): string[] | '*' {
+  return columns.length > 0 ? [...columns] : '*';
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -426,13 +429,7 @@ export class KnexStorageDriver implements StorageDriver {
     if (sql && mode !== 'share' && comparable(values)) {
       return (await sql.run(db, sql.select(table, Object.keys(where), mode === 'update', columns), values)).rows;
     }
-    return lockRead(
-      db(table)
-        .select(columns.length > 0 ? [...columns] : '*')
-        .where(where),
-      this.#dialect,
-      mode,
-    );
+    return lockRead(db(table).select(builderColumns(columns)).where(where), this.#dialect, mode);
   }
 
   /** Set `set`'s columns of the rows whose columns equal `where`'s values; how many rows matched. */
@@ -722,7 +719,7 @@ export class KnexStorageDriver implements StorageDriver {
     const now = toMs(lease.now);
     const processed = options?.processed === true;
     // Without the payload: only the other columns are read back, and the event is made without it.
-    const columns = options?.payload === false ? CLAIMED_EVENT_COLUMNS : NO_COLUMNS;
+    const columns = options?.payload === false ? CLAIMED_EVENT_COLUMNS : NONE;
     const toEvent = options?.payload === false ? rowToClaimedEvent : rowToEvent;
     const patch: Row = processed
       ? {
@@ -769,17 +766,13 @@ export class KnexStorageDriver implements StorageDriver {
     return this.#write(async (db) => {
       const set = { ...patch, attempts: db.raw('?? + 1', ['attempts']) };
       if (this.#dialect !== 'mysql') {
-        const rows: Row[] = await claimable(db(table))
-          .update(set)
-          .returning(columns.length > 0 ? [...columns] : '*');
+        const rows: Row[] = await claimable(db(table)).update(set).returning(builderColumns(columns));
         return rows[0] ? toEvent(rows[0]) : null;
       }
       return this.#atomically(db, async (trx) => {
         const changed = await claimable(trx(table)).update(set);
         if (num(changed) === 0) return null;
-        const rows: Row[] = await trx(table)
-          .select(columns.length > 0 ? [...columns] : '*')
-          .where('id', id);
+        const rows: Row[] = await trx(table).select(builderColumns(columns)).where('id', id);
         return rows[0] ? toEvent(rows[0]) : null;
       });
     });

@@ -28,7 +28,8 @@ interface Built {
   readonly sql: string;
 }
 
-const NONE: readonly string[] = [];
+/** No columns: in a column list, every column (`*`). */
+export const NONE: readonly string[] = [];
 
 function sameColumns(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
@@ -143,6 +144,11 @@ export class HotSql {
     return this.#dialect === 'pg' ? `"${identifier.replace(/"/g, '""')}"` : `\`${identifier.replace(/`/g, '``')}\``;
   }
 
+  /** `columns` quoted and joined for a select or returning list; `*` when there are none. */
+  #columnList(columns: readonly string[]): string {
+    return columns.length > 0 ? columns.map((column) => this.#quote(column)).join(', ') : '*';
+  }
+
   /**
    * The statement of `kind` on `table` for these column lists and option, built by `build` the
    * first time. Looked up by comparing the lists (no key string to build on every call).
@@ -192,7 +198,7 @@ export class HotSql {
   select(table: string, where: readonly string[], forUpdate: boolean, columns: readonly string[] = NONE): string {
     const lock = forUpdate && this.#dialect !== 'sqlite';
     return this.#memo('select', table, where, columns, lock ? 1 : 0, () => {
-      const list = columns.length > 0 ? columns.map((column) => this.#quote(column)).join(', ') : '*';
+      const list = this.#columnList(columns);
       const sql = `select ${list} from ${this.#quote(table)} where ${this.#conditions(where)}`;
       return lock ? `${sql} for update` : sql;
     });
@@ -274,7 +280,7 @@ export class HotSql {
         `${q('updated_at')} = ?, ${done}${q('attempts')} = ${q('attempts')} + 1 where ${q('id')} = ? and ` +
         `(${q('status')} = ? or (${q('status')} = ? and (${q('locked_until')} is null or ${q('locked_until')} <= ?)))`;
       if (this.#dialect === 'mysql') return sql;
-      const list = columns.length > 0 ? columns.map((column) => this.#quote(column)).join(', ') : '*';
+      const list = this.#columnList(columns);
       return `${sql} returning ${list}`;
     });
   }
